@@ -1,0 +1,198 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: gpt-oss-fleet contributors
+# Apache License 2.0
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: serving_plan
+short_description: Plan how to serve GPT-OSS on a host's GPUs
+description:
+  - From the facts of M(gpu_facts), choose the engine (vLLM or llama.cpp), backend (cuda, rocm,
+    vulkan, cpu), wheel variant, the driver stack the host needs, replicas and tensor parallelism,
+    sizing (max-model-len, gpu-memory-utilization, max-num-seqs), environment and the exact server
+    command line that the systemd unit will run.
+  - Rules follow vLLM's GPT-OSS recipe per GPU generation and per vLLM release; flag and environment
+    names are looked up per release, so the argv is valid for the version installed.
+  - Fails, before anything changes, with a message naming the host, the card, the need and the options
+    when nothing fits.
+version_added: "0.1.0"
+author: gpt-oss-fleet contributors
+options:
+  gpu:
+    description: The C(ansible_facts.gpu) returned by M(gpu_facts).
+    type: dict
+    required: true
+  model:
+    description: The model to serve.
+    type: str
+    default: openai/gpt-oss-20b
+    choices: [openai/gpt-oss-20b, openai/gpt-oss-120b]
+  engine:
+    description: C(auto) picks vLLM where it can serve the card and llama.cpp elsewhere.
+    type: str
+    default: auto
+    choices: [auto, vllm, llamacpp]
+  vllm_version:
+    description: vLLM release to plan for (one with validated rules).
+    type: str
+    default: "0.10.2"
+  allow_cpu:
+    description: Serve on the CPU when the host has no usable GPU (otherwise that is an error).
+    type: bool
+    default: false
+  bind_address:
+    description: Address the server listens on.
+    type: str
+    default: 127.0.0.1
+  port:
+    description: Port of the first replica; further replicas take the next ports.
+    type: int
+    default: 8000
+  model_path:
+    description: Local path (or repository id) passed to the engine as the model.
+    type: str
+  served_model_name:
+    description: Name clients use in requests; defaults to the model's repository name.
+    type: str
+  venv_path:
+    description: The engine's virtual environment (its C(current) link).
+    type: path
+    default: /opt/gpt-oss/venvs/current
+  host_memory_mib:
+    description: Host RAM, used for CPU plans.
+    type: int
+  cpu_count:
+    description: CPU threads for CPU plans.
+    type: int
+  overrides:
+    description:
+      - Sizing overrides. Keys C(max_model_len), C(max_num_seqs), C(tensor_parallel_size), C(parallel)
+        (llama.cpp slots), C(cpu_kv_cache_gib), C(gguf_path).
+    type: dict
+    default: {}
+  host_name:
+    description: Name of the host in messages.
+    type: str
+    default: localhost
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Plan the serving stack
+  serving_plan:
+    gpu: "{{ ansible_facts.gpu }}"
+    model: openai/gpt-oss-120b
+    vllm_version: "0.10.2"
+  register: plan
+
+- name: Show why
+  ansible.builtin.debug:
+    var: plan.plan.reasons
+"""
+
+RETURN = r"""
+plan:
+  description: The serving plan.
+  returned: success
+  type: complex
+  contains:
+    engine:
+      description: vllm or llamacpp.
+      type: str
+    engine_version:
+      description: Version of the engine package.
+      type: str
+    backend:
+      description: cuda, rocm, vulkan or cpu.
+      type: str
+    wheel_variant:
+      description: cu128, cu129, cu130, rocm, vulkan or cpu.
+      type: str
+    packages:
+      description: pip requirement specifiers to install into the engine venv.
+      type: list
+      elements: str
+    driver:
+      description: The driver stack the host needs (vendor, cuda, branch, min_driver_version, kernel_modules, rocm).
+      type: dict
+    env:
+      description: Environment every replica runs with.
+      type: dict
+    argv:
+      description: The first replica's full command line, exactly what its systemd unit runs.
+      type: list
+      elements: str
+    replicas:
+      description: One entry per server process (name, port, devices, argv, env).
+      type: list
+      elements: dict
+    tensor_parallel_size:
+      description: GPUs per replica.
+      type: int
+    sizing:
+      description: max_model_len, max_num_seqs and (vLLM on GPU) gpu_memory_utilization.
+      type: dict
+    model_format:
+      description: safetensors (vLLM) or gguf (llama.cpp).
+      type: str
+    reasons:
+      description: Which rule chose what.
+      type: list
+      elements: str
+    warnings:
+      description: What the plan left out or could not honour.
+      type: list
+      elements: str
+table:
+  description: The plan as readable lines.
+  returned: success
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.serving_planner import PlanError, build_serving_plan, plan_table
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            gpu=dict(type="dict", required=True),
+            model=dict(type="str", default="openai/gpt-oss-20b", choices=["openai/gpt-oss-20b", "openai/gpt-oss-120b"]),
+            engine=dict(type="str", default="auto", choices=["auto", "vllm", "llamacpp"]),
+            vllm_version=dict(type="str", default="0.10.2"),
+            allow_cpu=dict(type="bool", default=False),
+            bind_address=dict(type="str", default="127.0.0.1"),
+            port=dict(type="int", default=8000),
+            model_path=dict(type="str"),
+            served_model_name=dict(type="str"),
+            venv_path=dict(type="path", default="/opt/gpt-oss/venvs/current"),
+            host_memory_mib=dict(type="int"),
+            cpu_count=dict(type="int"),
+            overrides=dict(type="dict", default={}),
+            host_name=dict(type="str", default="localhost"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        plan = build_serving_plan(
+            p["gpu"], model=p["model"], engine=p["engine"], vllm_version=p["vllm_version"], host=p["host_name"],
+            allow_cpu=p["allow_cpu"], bind_address=p["bind_address"], port=p["port"], model_path=p["model_path"],
+            served_model_name=p["served_model_name"], venv_path=p["venv_path"], host_memory_mib=p["host_memory_mib"],
+            cpu_count=p["cpu_count"], overrides=p["overrides"])
+    except PlanError as error:
+        module.fail_json(msg=str(error))
+    for warning in plan["warnings"]:
+        module.warn(warning)
+    module.exit_json(changed=False, plan=plan, table=plan_table(plan, p["gpu"]))
+
+
+if __name__ == "__main__":
+    main()

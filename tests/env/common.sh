@@ -1,0 +1,11 @@
+# Shared settings for the test scripts (sourced, not run).
+# shellcheck shell=bash
+export FLEET_CACHE=${FLEET_CACHE:-/var/cache/gpt-oss-fleet}
+export FLEET_IMAGE=${FLEET_IMAGE:-gpt-oss-fleet/debian12-systemd:bookworm}
+export VENV=${VENV:-$ROOT/.venv}
+export UV_VERSION=${UV_VERSION:-0.13.8}
+export PATH="$VENV/bin:$PATH"
+# An intercepting proxy's CA (or a corporate one) lives in the system bundle: use it everywhere.
+export FLEET_CA_BUNDLE=${FLEET_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+export SSL_CERT_FILE=$FLEET_CA_BUNDLE PIP_CERT=$FLEET_CA_BUNDLE
+mkdir -p "$FLEET_CACHE"
