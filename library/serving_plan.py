@@ -69,9 +69,16 @@ options:
   overrides:
     description:
       - Sizing overrides. Keys C(max_model_len), C(max_num_seqs), C(tensor_parallel_size), C(parallel)
-        (llama.cpp slots), C(cpu_kv_cache_gib), C(gguf_path).
+        (llama.cpp slots), C(cpu_kv_cache_gib), C(gguf_file).
     type: dict
     default: {}
+  hf_home:
+    description: HF_HOME on the host; the plan's argv then points at the weights' snapshot in its hub cache.
+    type: path
+  revision:
+    description: Weights revision (snapshot directory name in the cache).
+    type: str
+    default: main
   host_name:
     description: Name of the host in messages.
     type: str
@@ -141,6 +148,9 @@ plan:
     model_format:
       description: safetensors (vLLM) or gguf (llama.cpp).
       type: str
+    weights:
+      description: repo, revision, file (GGUF), snapshot_dir, path (what the engine loads) and download_mib.
+      type: dict
     reasons:
       description: Which rule chose what.
       type: list
@@ -177,6 +187,8 @@ def main():
             cpu_count=dict(type="int"),
             overrides=dict(type="dict", default={}),
             host_name=dict(type="str", default="localhost"),
+            hf_home=dict(type="path"),
+            revision=dict(type="str", default="main"),
         ),
         supports_check_mode=True,
     )
@@ -186,7 +198,8 @@ def main():
             p["gpu"], model=p["model"], engine=p["engine"], vllm_version=p["vllm_version"], host=p["host_name"],
             allow_cpu=p["allow_cpu"], bind_address=p["bind_address"], port=p["port"], model_path=p["model_path"],
             served_model_name=p["served_model_name"], venv_path=p["venv_path"], host_memory_mib=p["host_memory_mib"],
-            cpu_count=p["cpu_count"], overrides=p["overrides"])
+            cpu_count=p["cpu_count"], overrides=p["overrides"],
+            hf_home=p["hf_home"], revision=p["revision"])
     except PlanError as error:
         module.fail_json(msg=str(error))
     for warning in plan["warnings"]:

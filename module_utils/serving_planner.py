@@ -208,7 +208,7 @@ def _fail_no_fit(plan, usable, allow_cpu):
 def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_version=None, host="localhost",
                        allow_cpu=False, bind_address="127.0.0.1", port=8000, model_path=None,
                        served_model_name=None, venv_path="/opt/gpt-oss/venvs/current", host_memory_mib=None,
-                       cpu_count=None, overrides=None):
+                       cpu_count=None, overrides=None, hf_home=None, revision="main"):
     """Return the serving plan dict, or raise PlanError with a message naming the fix."""
     overrides = dict(overrides or {})
     vllm_version = vllm_version or "0.10.2"
@@ -218,13 +218,17 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
     if engine not in ENGINES:
         raise PlanError("serving_engine=%r is not one of %s" % (engine, ", ".join(ENGINES)))
     plan = _Plan(host, model)
+    plan.weights_context = (hf_home, revision, model_path, overrides.get("gguf_file"))
     usable = _usable_gpus(plan, gpus or {})
     if usable and vllm_version not in VLLM_RELEASES:
         raise PlanError("serving_vllm_version=%r has no validated rules; use one of: %s"
                         % (vllm_version, ", ".join(sorted(VLLM_RELEASES))))
     served = served_model_name or model.split("/")[-1]
-    model_ref = model_path or model
-    common = {"model": model_ref, "served": served, "bind": bind_address, "port": port, "venv": venv_path}
+    plan.served = served
+    common = {"served": served, "bind": bind_address, "port": port, "venv": venv_path,
+              "model": weights_location(model, "safetensors", hf_home, revision, model_path)["path"],
+              "gguf": weights_location(model, "gguf", hf_home, revision, model_path,
+                                       overrides.get("gguf_file"))["path"]}
 
     if not usable:
         if not allow_cpu:
@@ -270,8 +274,25 @@ def _gpu_plan(plan, usable, engine, vllm_version, common, overrides, allow_cpu):
     return _finish(plan, result)
 
 
+def weights_location(model, model_format, hf_home=None, revision="main", model_path=None, gguf_file=None):
+    """Where the engine reads the weights: a snapshot in the HF cache under HF_HOME (or model_path)."""
+    spec = MODELS[model]
+    repo = spec["gguf_repo"] if model_format == "gguf" else model
+    filename = (gguf_file or spec["gguf_file"]) if model_format == "gguf" else None
+    snapshot = None
+    if hf_home:
+        snapshot = "%s/hub/models--%s/snapshots/%s" % (hf_home.rstrip("/"), repo.replace("/", "--"), revision)
+    base = model_path or snapshot
+    path = ("%s/%s" % (base, filename) if filename else base) if base else (repo if not filename else filename)
+    return {"repo": repo, "revision": revision, "file": filename, "snapshot_dir": snapshot, "path": path,
+            "download_mib": spec["gguf_mib"] if model_format == "gguf" else spec["weights_mib"]}
+
+
 def _finish(plan, result):
-    result.update(host=plan.host, model=plan.model, reasons=plan.reasons, warnings=plan.warnings)
+    result.update(host=plan.host, model=plan.model, reasons=plan.reasons, warnings=plan.warnings,
+                  served_model_name=plan.served)
+    hf_home, revision, model_path, gguf_file = plan.weights_context
+    result["weights"] = weights_location(plan.model, result["model_format"], hf_home, revision, model_path, gguf_file)
     result["argv"] = result["replicas"][0]["argv"]
     result["port"] = result["replicas"][0]["port"]
     return result
@@ -357,7 +378,7 @@ def _llamacpp_gpu_plan(plan, usable, backend, common, overrides):
     plan.because("llama.cpp: %d MiB GGUF on each %d MiB GPU -> %d slots x %d tokens, one replica per GPU" % (
         MODELS[plan.model]["gguf_mib"], vram, slots, sizing["ctx_size"] // slots))
     visible = {"cuda": "CUDA_VISIBLE_DEVICES", "rocm": "HIP_VISIBLE_DEVICES"}.get(backend, "GGML_VK_VISIBLE_DEVICES")
-    gguf = overrides.get("gguf_path") or common["model"]
+    gguf = common["gguf"]
     replicas = [_replica("gpt-oss-%d" % n, common["port"] + n, [d["index"]],
                          _llamacpp_argv(common, common["port"] + n, sizing, 999, gguf), {visible: str(d["index"])})
                 for n, d in enumerate(usable)]
@@ -392,7 +413,7 @@ def _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cp
         sizing = {"max_model_len": context, "max_num_seqs": seqs}
     else:
         sizing = {"ctx_size": context * seqs, "parallel": seqs}
-        argv = _llamacpp_argv(common, common["port"], sizing, 0, overrides.get("gguf_path") or common["model"])
+        argv = _llamacpp_argv(common, common["port"], sizing, 0, common["gguf"])
         if cpu_count:
             argv += ["--threads", str(max(1, cpu_count))]
         plan.because("no usable GPU and serving_allow_cpu=true -> llama.cpp on CPU (%d slots x %d tokens)"

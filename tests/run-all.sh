@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine of this kind: installs what it needs (Docker engine, the
+# Debian 12 systemd image, the controller venv, the vLLM parser environments), then runs lint,
+# the unit tests (fixtures + real vLLM parsers + the real gpu_facts module) and the Molecule scenarios.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+source tests/env/common.sh
+started=$SECONDS
+stage() { printf '\n==== %s (%ds elapsed)\n' "$*" $((SECONDS - started)); }
+
+stage "bootstrap"
+bash tests/env/bootstrap.sh
+stage "vLLM parser environments"
+bash tests/env/vllm-parsers.sh
+stage "test models"
+mkdir -p "$FLEET_CACHE/models/tiny-gguf"
+"$VENV/bin/python" tests/tools/make_tiny_gguf.py "$FLEET_CACHE/models/tiny-gguf/tiny-llama.gguf"
+
+stage "lint"
+"$VENV/bin/yamllint" -s .
+"$VENV/bin/ansible-lint" --profile production --offline
+
+stage "unit tests"
+FLEET_REQUIRE_VLLM_PARSERS=1 "$VENV/bin/pytest" -q tests/unit
+
+for scenario in ${MOLECULE_SCENARIOS:-llamacpp}; do
+  stage "molecule test -s $scenario"
+  "$VENV/bin/molecule" test -s "$scenario"
+done
+stage "done"
