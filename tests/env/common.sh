@@ -9,3 +9,8 @@ export PATH="$VENV/bin:$PATH"
 export FLEET_CA_BUNDLE=${FLEET_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 export SSL_CERT_FILE=$FLEET_CA_BUNDLE PIP_CERT=$FLEET_CA_BUNDLE
 mkdir -p "$FLEET_CACHE"
+# The local CPU torch wheel's directory (found by tests/env/vllm-parsers.sh), mounted into vLLM CPU test hosts.
+if [ -z "${FLEET_TORCH_WHEEL_DIR:-}" ] && [ -f "$FLEET_CACHE/torch-wheel-dir" ]; then
+  FLEET_TORCH_WHEEL_DIR=$(cat "$FLEET_CACHE/torch-wheel-dir")
+fi
+export FLEET_TORCH_WHEEL_DIR=${FLEET_TORCH_WHEEL_DIR:-/opt/wheels}

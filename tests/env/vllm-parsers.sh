@@ -12,6 +12,7 @@ export UV_CACHE_DIR="$FLEET_CACHE/uv"
 
 torch_dir=$(dirname "$(find / -xdev -name 'torch-2.13.0+cpu*cp311*.whl' -print -quit 2>/dev/null)")
 [ -n "$torch_dir" ] && [ "$torch_dir" != . ] || { echo "local CPU torch 2.13.0 wheel not found" >&2; exit 1; }
+echo "$torch_dir" > "$FLEET_CACHE/torch-wheel-dir"
 py311=""
 for candidate in python3.11 "$(pyenv root 2>/dev/null)"/versions/3.11*/bin/python3 /usr/bin/python3; do
   if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null; then

@@ -1,0 +1,26 @@
+"""Send one chat completion and time it. argv: URL MODEL PROMPT MAX_TOKENS; the API key comes on stdin
+(so it never shows in a process listing). Prints JSON: status, latency_s, completion_tokens, content_chars."""
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+
+url, model, prompt, max_tokens = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+key = sys.stdin.read().strip()
+body = json.dumps({"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens})
+request = urllib.request.Request(url, data=body.encode(), method="POST", headers={
+    "Content-Type": "application/json", "Authorization": "Bearer " + key})
+started = time.monotonic()
+try:
+    with urllib.request.urlopen(request, timeout=300) as response:
+        status, payload = response.status, json.load(response)
+except urllib.error.HTTPError as error:
+    status, payload = error.code, {}
+latency = time.monotonic() - started
+choices = payload.get("choices") or [{}]
+message = choices[0].get("message") or {}
+print(json.dumps({"status": status, "latency_s": round(latency, 3),
+                  "choices": len(payload.get("choices") or []),
+                  "completion_tokens": (payload.get("usage") or {}).get("completion_tokens", 0),
+                  "content_chars": len((message.get("content") or "") + (message.get("reasoning_content") or ""))}))
