@@ -1,0 +1,152 @@
+"""Planner rules that no single captured host pins down, and the parsers' edge cases."""
+import pytest
+from ansible.module_utils.gpu_catalog import MODELS, NVIDIA_DEVICES, VLLM_RELEASES
+from ansible.module_utils.gpu_inventory import (
+    amd_family, build_gpu_facts, decode_gfx_target_version, normalize_pci_address, parse_lspci, parse_nvidia_smi,
+    parse_rocm_smi_json,
+)
+from ansible.module_utils.serving_planner import PlanError, build_serving_plan, size_vllm
+
+from fixture_loader import load_facts
+
+
+def gpu(vendor="nvidia", family="hopper", cc="9.0", gfx=None, memory=81559, index=0, **extra):
+    device = {"index": index, "pci_address": "0000:%02x:00.0" % (index + 1), "vendor": vendor, "model": "test card",
+              "family": family, "compute_capability": cc, "gfx_target": gfx, "memory_mib": memory,
+              "healthy": True, "health": "ok", "mig_mode": None}
+    device.update(extra)
+    return device
+
+
+def facts(*devices):
+    return {"devices": list(devices), "summary": {}}
+
+
+@pytest.mark.parametrize("value, expected", [("90402", "gfx942"), ("90010", "gfx90a"), ("90500", "gfx950"),
+                                             ("100300", "gfx1030"), ("110000", "gfx1100"), ("120001", "gfx1201"),
+                                             ("90008", "gfx908"), ("0", None), ("junk", None)])
+def test_gfx_target_version_decoding(value, expected):
+    assert decode_gfx_target_version(value) == expected
+
+
+@pytest.mark.parametrize("gfx, family", [("gfx906", "gcn5"), ("gfx908", "cdna1"), ("gfx90a", "cdna2"),
+                                         ("gfx942", "cdna3"), ("gfx950", "cdna4"), ("gfx1031", "rdna2"),
+                                         ("gfx1101", "rdna3"), ("gfx1151", "rdna3"), ("gfx1200", "rdna4"),
+                                         ("gfx1337", "unknown"), (None, "unknown")])
+def test_amd_family_by_gfx(gfx, family):
+    assert amd_family(gfx) == family
+
+
+@pytest.mark.parametrize("raw, normalized", [("00000000:18:00.0", "0000:18:00.0"), ("18:00.0", "0000:18:00.0"),
+                                             ("0001:C4:00.1", "0001:c4:00.1"), ("nonsense", None), (None, None)])
+def test_pci_address_normalization(raw, normalized):
+    assert normalize_pci_address(raw) == normalized
+
+
+def test_nvidia_csv_without_units_and_unknown_fields():
+    text = "name, pci.bus_id, memory.total [MiB], fan.speed [%]\nNVIDIA L4, 00000000:00:03.0, 23034, 0\n"
+    gpus, errors, _ = parse_nvidia_smi(text)
+    assert gpus[0]["memory_mib"] == 23034 and gpus[0]["pci_address"] == "0000:00:03.0" and not errors
+
+
+def test_nvidia_driver_not_loaded_is_a_note_not_a_crash():
+    text = ("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. "
+            "Make sure that the latest NVIDIA driver is installed and running.\n")
+    result = build_gpu_facts(parse_lspci("18:00.0 3D controller [0302]: NVIDIA Corporation GH100 [10de:2330] (rev a1)"),
+                             nvidia_smi_text=text)
+    assert result["summary"]["count"] == 1 and result["devices"][0]["family"] == "hopper"
+    assert any("couldn't communicate" in note for note in result["notes"])
+
+
+def test_rocm_smi_spells_gfx90a_as_gfx9010():
+    cards = parse_rocm_smi_json('{"card0": {"GFX Version": "gfx9010", "PCI Bus": "0000:d1:00.0"}}')
+    assert cards[0]["gfx_target"] == "gfx90a"
+
+
+def test_every_nvidia_table_entry_has_a_known_family():
+    assert {entry[2] for entry in NVIDIA_DEVICES.values()} <= {"volta", "turing", "ampere", "ada-lovelace",
+                                                                 "hopper", "blackwell"}
+
+
+def test_forcing_vllm_on_turing_names_the_fix():
+    with pytest.raises(PlanError, match="serving_engine: llamacpp"):
+        build_serving_plan(facts(gpu(family="turing", cc="7.5", memory=15360)), engine="vllm", host="t4-box")
+
+
+def test_tensor_parallel_larger_than_gpu_count():
+    with pytest.raises(PlanError, match="tensor_parallel_size=4 but only 2"):
+        build_serving_plan(facts(gpu(index=0), gpu(index=1)), overrides={"tensor_parallel_size": 4})
+
+
+def test_unknown_vllm_version_is_refused():
+    with pytest.raises(PlanError, match="serving_vllm_version='0.9.0'"):
+        build_serving_plan(facts(gpu()), vllm_version="0.9.0")
+
+
+def test_unknown_model_is_refused():
+    with pytest.raises(PlanError, match="not a GPT-OSS model"):
+        build_serving_plan(facts(gpu()), model="meta/llama")
+
+
+def test_120b_on_a_24gb_card_names_host_card_need_and_options():
+    with pytest.raises(PlanError) as error:
+        build_serving_plan(facts(gpu(family="ada-lovelace", cc="8.9", memory=24564)), model="openai/gpt-oss-120b",
+                           host="rtx-box")
+    message = str(error.value)
+    for needle in ("rtx-box", "test card", "24564 MiB", "62300 MiB", "openai/gpt-oss-20b", "serving_allow_cpu"):
+        assert needle in message
+
+
+def test_no_gpu_without_cpu_permission_fails_clearly():
+    with pytest.raises(PlanError, match="serving_allow_cpu: true"):
+        build_serving_plan(facts(), host="cpu-box")
+
+
+def test_mixed_vendors_serve_from_the_larger_group():
+    plan = build_serving_plan(facts(gpu(index=0), gpu(vendor="amd", family="rdna3", cc=None, gfx="gfx1100",
+                                                      memory=24560, index=1)))
+    assert plan["backend"] == "cuda" and any("several vendors" in w for w in plan["warnings"])
+
+
+def test_rdna4_gets_vllm_only_where_the_release_supports_it():
+    card = gpu(vendor="amd", family="rdna4", cc=None, gfx="gfx1201", memory=32624)
+    assert build_serving_plan(facts(card), vllm_version="0.32.0")["engine"] == "vllm"
+    assert build_serving_plan(facts(card), vllm_version="0.10.2")["engine"] == "llamacpp"
+
+
+def test_tensor_parallel_when_one_card_is_too_small():
+    plan = build_serving_plan(facts(*[gpu(family="ampere", cc="8.0", memory=40960, index=i) for i in range(4)]),
+                              model="openai/gpt-oss-120b")
+    assert plan["tensor_parallel_size"] == 2 and len(plan["replicas"]) == 2
+    assert plan["replicas"][1]["env"]["CUDA_VISIBLE_DEVICES"] == "2,3"
+    assert "--tensor-parallel-size" in plan["argv"]
+
+
+def test_sizing_grows_with_vram_and_respects_the_model_window():
+    small, large = size_vllm("openai/gpt-oss-20b", 24564, 1), size_vllm("openai/gpt-oss-20b", 143771, 1)
+    assert small["max_model_len"] < large["max_model_len"] == MODELS["openai/gpt-oss-20b"]["max_context"]
+    assert small["max_num_seqs"] < large["max_num_seqs"]
+    assert size_vllm("openai/gpt-oss-20b", 16376, 1) is None
+
+
+def test_every_release_names_its_parser_module_and_server_module():
+    for release in VLLM_RELEASES.values():
+        assert release["module"].startswith("vllm.") and release["tool_parser"]
+
+
+def test_replicas_get_consecutive_ports_and_pinned_devices():
+    plan = build_serving_plan(load_facts("l40s-4x"), port=9000)
+    assert [r["port"] for r in plan["replicas"]] == [9000, 9001, 9002, 9003]
+    assert [r["env"]["CUDA_VISIBLE_DEVICES"] for r in plan["replicas"]] == ["0", "1", "2", "3"]
+
+
+def test_the_api_key_never_appears_in_the_argv():
+    plan = build_serving_plan(load_facts("h200"))
+    assert not any("api-key" in arg or "api_key" in arg for arg in plan["argv"])
+
+
+def test_weights_point_into_the_hf_cache():
+    plan = build_serving_plan(load_facts("t4"), hf_home="/srv/hf", revision="abc123")
+    assert plan["weights"]["path"] == ("/srv/hf/hub/models--ggml-org--gpt-oss-20b-GGUF/snapshots/abc123/"
+                                       "gpt-oss-20b-mxfp4.gguf")
+    assert plan["argv"][plan["argv"].index("--model") + 1] == plan["weights"]["path"]
