@@ -209,6 +209,7 @@ ROCM_VERSION_BY_FAMILY = {"cdna2": "6.4", "cdna3": "7.0", "cdna4": "7.0", "rdna3
 #   stream_interval  : whether --stream-interval exists
 #   tool_parser      : OpenAI tool-call parser name for gpt-oss
 #   module           : the OpenAI server entry point, run as `python -m MODULE`
+#   flashinfer_extra : the vLLM extra that pins FlashInfer, requested on Hopper/Blackwell (FlashInfer kernels)
 VLLM_RELEASES = {
     "0.10.2": {
         "min_cc": (8, 0),
@@ -225,7 +226,8 @@ VLLM_RELEASES = {
                      "VLLM_ROCM_USE_AITER_MHA": "0"},
         "rocm_attention_backend": None,
         "module": "vllm.entrypoints.openai.api_server",
-        "flashinfer": "flashinfer-python==0.3.1",
+        # the wheel's METADATA: `flashinfer-python==0.3.0; extra == "flashinfer"`, torch==2.8.0 (cu128 on PyPI)
+        "flashinfer_extra": "flashinfer",
         "parser_module": "vllm.entrypoints.openai.cli_args",
     },
     "0.32.0": {
@@ -243,7 +245,8 @@ VLLM_RELEASES = {
                      "VLLM_ROCM_QUICK_REDUCE_QUANTIZATION": "INT4"},
         "rocm_attention_backend": "ROCM_AITER_UNIFIED_ATTN",
         "module": "vllm.entrypoints.openai.api_server",
-        "flashinfer": None,
+        # CUDA wheel metadata of this release not inspected here: no extra is requested
+        "flashinfer_extra": None,
         "parser_module": "vllm.entrypoints.openai.launchers.cli_args",
     },
 }

@@ -355,7 +355,10 @@ def _vllm_gpu_plan(plan, usable, backend, version, tp, replicas, sizing, common,
         argv = _vllm_argv(release, common, port, sizing, tp, extra)
         replica_list.append(_replica("gpt-oss-%d" % number, port, devices, argv,
                                      {visible: ",".join(str(i) for i in devices)}))
-    packages = ["vllm==%s" % version] + ([release["flashinfer"]] if release["flashinfer"] else [])
+    extra = release["flashinfer_extra"] if backend == "cuda" and cc >= (9, 0) else None
+    packages = ["vllm%s==%s" % ("[%s]" % extra if extra else "", version)]
+    if extra:
+        plan.because("Hopper/Blackwell: FlashInfer kernels -> vllm[%s] (the release's own FlashInfer pin)" % extra)
     return {"engine": "vllm", "engine_version": version, "backend": backend, "packages": packages,
             "tensor_parallel_size": tp, "replicas": replica_list, "env": env,
             "sizing": {k: sizing[k] for k in ("max_model_len", "max_num_seqs", "gpu_memory_utilization")},
@@ -447,7 +450,7 @@ def plan_table(plan, gpus):
                                                 ",".join(str(r["port"]) for r in plan["replicas"])),
         "sizing    : %s" % ", ".join("%s=%s" % kv for kv in sorted(plan["sizing"].items())),
         "env       : %s" % (", ".join("%s=%s" % kv for kv in sorted(plan["env"].items())) or "-"),
-        "flags     : %s" % " ".join(plan["argv"][3:]),
+        "flags     : %s" % " ".join(plan["argv"][next(i for i, a in enumerate(plan["argv"]) if a.startswith("--")):]),
     ]
     lines += ["reason    : %s" % r for r in plan["reasons"]]
     lines += ["warning   : %s" % w for w in plan["warnings"]]

@@ -150,3 +150,10 @@ def test_weights_point_into_the_hf_cache():
     assert plan["weights"]["path"] == ("/srv/hf/hub/models--ggml-org--gpt-oss-20b-GGUF/snapshots/abc123/"
                                        "gpt-oss-20b-mxfp4.gguf")
     assert plan["argv"][plan["argv"].index("--model") + 1] == plan["weights"]["path"]
+
+
+def test_flashinfer_comes_with_vllm_on_hopper_and_blackwell_only():
+    assert build_serving_plan(load_facts("b200-8x"))["packages"] == ["vllm[flashinfer]==0.10.2"]
+    assert build_serving_plan(load_facts("h200"))["packages"] == ["vllm[flashinfer]==0.10.2"]
+    assert build_serving_plan(load_facts("a100-80gb-2x"))["packages"] == ["vllm==0.10.2"]
+    assert build_serving_plan(load_facts("mi300x-8x-azure"))["packages"] == ["vllm==0.10.2"]
