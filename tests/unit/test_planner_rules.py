@@ -69,7 +69,7 @@ def test_every_nvidia_table_entry_has_a_known_family():
 
 
 def test_forcing_vllm_on_turing_names_the_fix():
-    with pytest.raises(PlanError, match="serving_engine: llamacpp"):
+    with pytest.raises(PlanError, match="gpt_oss_engine: llamacpp"):
         build_serving_plan(facts(gpu(family="turing", cc="7.5", memory=15360)), engine="vllm", host="t4-box")
 
 
@@ -79,7 +79,7 @@ def test_tensor_parallel_larger_than_gpu_count():
 
 
 def test_unknown_vllm_version_is_refused():
-    with pytest.raises(PlanError, match="serving_vllm_version='0.9.0'"):
+    with pytest.raises(PlanError, match="gpt_oss_vllm_version='0.9.0'"):
         build_serving_plan(facts(gpu()), vllm_version="0.9.0")
 
 
@@ -93,12 +93,12 @@ def test_120b_on_a_24gb_card_names_host_card_need_and_options():
         build_serving_plan(facts(gpu(family="ada-lovelace", cc="8.9", memory=24564)), model="openai/gpt-oss-120b",
                            host="rtx-box")
     message = str(error.value)
-    for needle in ("rtx-box", "test card", "24564 MiB", "62300 MiB", "openai/gpt-oss-20b", "serving_allow_cpu"):
+    for needle in ("rtx-box", "test card", "24564 MiB", "62300 MiB", "openai/gpt-oss-20b", "gpt_oss_allow_cpu"):
         assert needle in message
 
 
 def test_no_gpu_without_cpu_permission_fails_clearly():
-    with pytest.raises(PlanError, match="serving_allow_cpu: true"):
+    with pytest.raises(PlanError, match="gpt_oss_allow_cpu: true"):
         build_serving_plan(facts(), host="cpu-box")
 
 
@@ -157,3 +157,19 @@ def test_flashinfer_comes_with_vllm_on_hopper_and_blackwell_only():
     assert build_serving_plan(load_facts("h200"))["packages"] == ["vllm[flashinfer]==0.10.2"]
     assert build_serving_plan(load_facts("a100-80gb-2x"))["packages"] == ["vllm==0.10.2"]
     assert build_serving_plan(load_facts("mi300x-8x-azure"))["packages"] == ["vllm==0.10.2"]
+
+
+@pytest.mark.parametrize("overrides, needle", [({"max_model_lenght": 4096}, "max_model_lenght is not a planner setting"),
+                                               ({"max_model_len": "big"}, "positive whole number"),
+                                               ({"max_num_seqs": 0}, "positive whole number"),
+                                               ({"tensor_parallel_size": 3}, "splits over 1/2/4/8"),
+                                               ({"gguf_file": "../etc/passwd"}, "file name")])
+def test_bad_overrides_are_named(overrides, needle):
+    with pytest.raises(PlanError, match="gpt_oss_plan_overrides") as error:
+        build_serving_plan(facts(gpu()), overrides=overrides)
+    assert needle in str(error.value)
+
+
+def test_an_unvalidated_vllm_version_is_refused_on_cpu_hosts_too():
+    with pytest.raises(PlanError, match="gpt_oss_vllm_version='0.99.0'"):
+        build_serving_plan(facts(), allow_cpu=True, vllm_version="0.99.0")

@@ -1,0 +1,25 @@
+"""A throwaway Debian 12 systemd container (the same image and options as the Molecule platforms)."""
+import time
+
+import pytest
+
+from lab_host import CA, CACHE, IMAGE, docker
+
+
+@pytest.fixture(scope="session")
+def lab_host():
+    if docker("info", check=False).returncode != 0:
+        pytest.fail("no Docker engine: run tests/env/bootstrap.sh")
+    name = "gpt-oss-guardrails"
+    docker("rm", "-f", name, check=False)
+    docker("run", "-d", "--name", name, "--hostname", name, "--cap-add", "SYS_ADMIN", "--cgroupns=host",
+           "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--tmpfs", "/run", "--tmpfs", "/run/lock",
+           "-v", "%s/uv:/var/cache/gpt-oss/uv:rw" % CACHE, "-v", "%s:/etc/gpt-oss-test/ca.pem:ro" % CA,
+           IMAGE, "/lib/systemd/systemd")
+    for _ in range(60):
+        state = docker("exec", name, "systemctl", "is-system-running", check=False).stdout.strip()
+        if state in ("running", "degraded"):
+            break
+        time.sleep(1)
+    yield name
+    docker("rm", "-f", name, check=False)
