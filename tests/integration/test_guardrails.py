@@ -119,7 +119,9 @@ def test_bad_input_fails_before_any_change(lab_host, tmp_path, case, variables, 
     task, message = first_failure(output, lab_host)
     REPORT.mkdir(parents=True, exist_ok=True)
     with open(REPORT / "bad-inputs.txt", "a") as report:
-        report.write("%s | %s | %s\n" % (case, task, message.strip().splitlines()[0] if message.strip() else ""))
+        lines = [line.strip() for line in message.strip().splitlines() if line.strip()] or [""]
+        shown = next((line for line in lines if needle in line), lines[0])
+        report.write("%s | %s | %s\n" % (case, task, shown))
     assert needle in message, (task, message)
     assert stats["changed"] == 0, stats
     assert before == after, "the host changed"
