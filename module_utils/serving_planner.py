@@ -259,7 +259,7 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
         return _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count)
 
     try:
-        return _gpu_plan(plan, usable, engine, vllm_version, common, overrides, allow_cpu)
+        return _gpu_plan(plan, usable, engine, vllm_version, common, overrides)
     except _NoFit:
         if not allow_cpu:
             _fail_no_fit(plan, usable, allow_cpu)
@@ -271,7 +271,7 @@ class _NoFit(Exception):
     """The model does not fit on the usable GPUs."""
 
 
-def _gpu_plan(plan, usable, engine, vllm_version, common, overrides, allow_cpu):
+def _gpu_plan(plan, usable, engine, vllm_version, common, overrides):
     model = plan.model
     chosen_engine, backend = _choose_platform(plan, usable, engine, vllm_version)
     if chosen_engine == "vllm":
