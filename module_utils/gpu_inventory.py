@@ -410,6 +410,17 @@ def _new_device(record):
     return device
 
 
+def _adopt(devices, by_address, vendor_id, device_id, pci_address, name):
+    """Add a GPU that a vendor tool reports but the PCI scan did not list (or could not classify)."""
+    device = _new_device({"vendor_id": vendor_id, "device_id": device_id or "0000", "pci_address": pci_address,
+                          "name": name, "source": "vendor tool"})
+    device["sources"] = []
+    devices.append(device)
+    if pci_address:
+        by_address[pci_address] = device
+    return device
+
+
 def _merge_nvidia(devices, gpus, errors, notes, ignored):
     by_address = {d["pci_address"]: d for d in devices if d["pci_address"]}
     for gpu in gpus:
@@ -417,13 +428,7 @@ def _merge_nvidia(devices, gpus, errors, notes, ignored):
         if device is None and gpu["pci_address"] in ignored:
             continue
         if device is None:
-            device_id = gpu["device_id"] or "0000"
-            device = _new_device({"vendor_id": "10de", "device_id": device_id, "pci_address": gpu["pci_address"],
-                                  "name": gpu["name"], "source": "nvidia-smi"})
-            device["sources"] = []
-            devices.append(device)
-            if gpu["pci_address"]:
-                by_address[gpu["pci_address"]] = device
+            device = _adopt(devices, by_address, "10de", gpu["device_id"], gpu["pci_address"], gpu["name"])
         device["sources"].append("nvidia-smi")
         for key in ("compute_capability", "memory_mib", "driver_version", "mig_mode", "pcie_link_gen",
                     "pcie_link_width", "index"):
@@ -457,11 +462,7 @@ def _merge_amd(devices, kfd_nodes, rocm_cards, rocminfo_agents, partition_counts
         if device is None and (card["pci_address"] is None or card["pci_address"] in ignored):
             continue
         if device is None:
-            device = _new_device({"vendor_id": "1002", "device_id": card["device_id"] or "0000",
-                                  "pci_address": card["pci_address"], "name": card["name"], "source": "rocm-smi"})
-            device["sources"] = []
-            devices.append(device)
-            by_address[card["pci_address"]] = device
+            device = _adopt(devices, by_address, "1002", card["device_id"], card["pci_address"], card["name"])
         device["sources"].append("rocm-smi")
         if card["gfx_target"]:
             device["gfx_target"] = card["gfx_target"]
@@ -476,12 +477,8 @@ def _merge_amd(devices, kfd_nodes, rocm_cards, rocminfo_agents, partition_counts
             continue  # another partition of a GPU already listed
         seen_ids.add(node["unique_id"])
         if device is None and node["pci_address"] and node["pci_address"] not in ignored:
-            device = _new_device({"vendor_id": "1002", "device_id": node["device_id"] or "0000",
-                                  "pci_address": node["pci_address"], "name": None, "source": "kfd"})
-            device["sources"] = []
+            device = _adopt(devices, by_address, "1002", node["device_id"], node["pci_address"], None)
             device["memory_mib"] = device["memory_mib"] or node["memory_mib"]
-            devices.append(device)
-            by_address[node["pci_address"]] = device
         if device is not None and node["gfx_target"]:
             device["gfx_target"] = node["gfx_target"]
             if "kfd" not in device["sources"]:
