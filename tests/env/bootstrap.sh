@@ -16,6 +16,10 @@ if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
 fi
 if ! docker info >/dev/null 2>&1; then
   mkdir -p "$FLEET_CACHE"
+  # a daemon killed with its session leaves a pid file behind
+  if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+    rm -f /var/run/docker.pid
+  fi
   setsid /usr/sbin/dockerd >"$FLEET_CACHE/dockerd.log" 2>&1 < /dev/null &
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { tail -30 "$FLEET_CACHE/dockerd.log"; exit 1; }
