@@ -499,11 +499,11 @@ def _merge_amd(devices, kfd_nodes, rocm_cards, rocminfo_agents, partition_counts
                 device["compute_partitions"] = partition_counts[device["pci_address"]]
 
 
-def _partitions(kfd_nodes, rocm_cards):
+def _partitions(entries):
     """Physical GPUs hold several kfd nodes (or rocm-smi cards) with one unique_id when
     partitioned (MI300 CPX/DPX). Returns {pci_address of the first node: partitions}."""
     counts, first = {}, {}
-    for entry in kfd_nodes or rocm_cards:
+    for entry in entries:
         uid = entry.get("unique_id")
         if not uid or uid in ("0", "N/A"):
             continue
@@ -538,10 +538,10 @@ def build_gpu_facts(pci_records, nvidia_smi_text=None, rocm_smi_text=None, rocmi
                 continue
             seen.add(card["unique_id"])
             deduped.append(card)
-        partition_counts = _partitions([], rocm_cards)
+        partition_counts = _partitions(rocm_cards)
         rocm_cards = deduped
     else:
-        partition_counts = _partitions(kfd_nodes, [])
+        partition_counts = _partitions(kfd_nodes)
     if rocm_cards or kfd_nodes or agents:
         _merge_amd(devices, kfd_nodes, rocm_cards, agents, partition_counts, ignored)
     for device in devices:

@@ -176,9 +176,8 @@ def _driver_stack(usable, backend, variant):
             "gfx_target": first.get("gfx_target")}
 
 
-def _cuda_variant(plan, usable, engine, vllm_version):
-    if engine == "vllm":
-        return VLLM_RELEASES[vllm_version]["cuda_variant"]
+def _llamacpp_cuda_variant(plan, usable):
+    """Newest CUDA build of llama.cpp that still supports the oldest card (vLLM's comes from its release)."""
     cc = min(_cc_tuple(d.get("compute_capability")) for d in usable)
     for variant in ("cu130", "cu129", "cu128"):
         major = CUDA_VARIANTS[variant][0].split(".")[0]
@@ -213,14 +212,14 @@ def _vllm_replicas(plan, usable, overrides):
     return None, 0, None
 
 
-def _fail_no_fit(plan, usable, allow_cpu):
+def _fail_no_fit(plan, usable):
+    """Only reached when CPU serving is not allowed; otherwise the plan falls back to the CPU."""
     spec = MODELS[plan.model]
     card = "%d x %s (%d MiB each)" % (len(usable), usable[0]["model"], min(d["memory_mib"] or 0 for d in usable))
     options = ["a GPU with at least %d MiB" % (spec["weights_mib"] + ENGINE_OVERHEAD_MIB["vllm"] + 2048)]
     if plan.model.endswith("120b"):
         options.append("gpt_oss_model: openai/gpt-oss-20b")
-    if not allow_cpu:
-        options.append("gpt_oss_allow_cpu: true (llama.cpp on the CPU, slow)")
+    options.append("gpt_oss_allow_cpu: true (llama.cpp on the CPU, slow)")
     raise PlanError("host %s: %s does not fit on %s: it needs ~%d MiB of weights plus KV cache for %d tokens. "
                     "Options: %s." % (plan.host, plan.model, card, spec["weights_mib"], MIN_CONTEXT, "; ".join(options)))
 
@@ -242,14 +241,14 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
     if engine not in ENGINES:
         raise PlanError("gpt_oss_engine=%r is not one of %s" % (engine, ", ".join(ENGINES)))
     plan = _Plan(host, model)
-    plan.weights_context = (hf_home, revision, model_path, overrides.get("gguf_file"))
+    # where each engine's weights live; the plan reports the one for the format it picks
+    plan.weights = {"safetensors": weights_location(model, "safetensors", hf_home, revision, model_path),
+                    "gguf": weights_location(model, "gguf", hf_home, revision, model_path, overrides.get("gguf_file"))}
     usable = _usable_gpus(plan, gpus or {})
     served = served_model_name or model.split("/")[-1]
     plan.served = served
     common = {"served": served, "bind": bind_address, "port": port, "venv": venv_path,
-              "model": weights_location(model, "safetensors", hf_home, revision, model_path)["path"],
-              "gguf": weights_location(model, "gguf", hf_home, revision, model_path,
-                                       overrides.get("gguf_file"))["path"]}
+              "model": plan.weights["safetensors"]["path"], "gguf": plan.weights["gguf"]["path"]}
 
     if not usable:
         if not allow_cpu:
@@ -262,7 +261,7 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
         return _gpu_plan(plan, usable, engine, vllm_version, common, overrides)
     except _NoFit:
         if not allow_cpu:
-            _fail_no_fit(plan, usable, allow_cpu)
+            _fail_no_fit(plan, usable)
         plan.warnings.append("%s does not fit on the GPUs; gpt_oss_allow_cpu=true -> serving on the CPU" % model)
         return _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count)
 
@@ -286,7 +285,7 @@ def _gpu_plan(plan, usable, engine, vllm_version, common, overrides):
         variant = VLLM_RELEASES[vllm_version]["cuda_variant"] if backend == "cuda" else "rocm"
         result = _vllm_gpu_plan(plan, usable, backend, vllm_version, tp, replicas, sizing, common, overrides)
     else:
-        variant = _cuda_variant(plan, usable, "llamacpp", vllm_version) if backend == "cuda" else backend
+        variant = _llamacpp_cuda_variant(plan, usable) if backend == "cuda" else backend
         result = _llamacpp_gpu_plan(plan, usable, backend, common, overrides)
     result["wheel_variant"] = variant
     result["driver"] = _driver_stack(usable, backend, variant)
@@ -312,8 +311,7 @@ def weights_location(model, model_format, hf_home=None, revision="main", model_p
 def _finish(plan, result):
     result.update(host=plan.host, model=plan.model, reasons=plan.reasons, warnings=plan.warnings,
                   served_model_name=plan.served)
-    hf_home, revision, model_path, gguf_file = plan.weights_context
-    result["weights"] = weights_location(plan.model, result["model_format"], hf_home, revision, model_path, gguf_file)
+    result["weights"] = plan.weights[result["model_format"]]
     result["argv"] = result["replicas"][0]["argv"]
     result["port"] = result["replicas"][0]["port"]
     return result
