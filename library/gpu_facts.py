@@ -76,7 +76,8 @@ ansible_facts:
         summary:
           description: >-
             count, healthy_count, unhealthy (PCI addresses), vendors, families, models,
-            total_memory_mib and min_memory_mib (healthy GPUs), mig_enabled, compute_partitions, drivers.
+            total_memory_mib and min_memory_mib (healthy GPUs), mig_enabled, compute_partitions, drivers,
+            nvswitch_count (NVSwitch bridges on the board: Fabric Manager is needed).
           type: dict
           sample: {"count": 8, "healthy_count": 8, "vendors": ["nvidia"], "families": ["hopper"],
                    "total_memory_mib": 652472, "min_memory_mib": 81559}

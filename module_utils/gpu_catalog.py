@@ -196,6 +196,62 @@ NVIDIA_OPEN_REQUIRED = ("blackwell",)
 # ROCm release per gfx family for the vLLM ROCm wheels and llama.cpp's ROCm build.
 ROCM_VERSION_BY_FAMILY = {"cdna2": "6.4", "cdna3": "7.0", "cdna4": "7.0", "rdna3": "7.0", "rdna4": "7.0"}
 
+# NVSwitch bridges (PCI class 0680): an HGX/DGX board whose GPUs talk over NVSwitch needs
+# NVIDIA Fabric Manager running before CUDA can use the GPUs.
+NVIDIA_NVSWITCH_DEVICES = {"1af1": "NVSwitch (A100 HGX, 3rd generation)", "22a3": "H100 NVSwitch (4th generation)"}
+
+# ---------------------------------------------------------------------------------------------
+# Driver stacks: repositories, package names and kernel modules per vendor, route and distro.
+# Source: NVIDIA Driver Installation Guide (Ubuntu / Debian, network repository, "nvidia-open-<branch>"
+# for open kernel modules, "cuda-drivers-<branch>" for proprietary ones); Ubuntu Server docs,
+# "NVIDIA drivers installation" (Canonical's signed, prebuilt linux-modules-nvidia-* packages);
+# ROCm installation guide (Ubuntu / Debian: repo.radeon.com, Debian 12 uses the jammy suites).
+#
+# NVIDIA's CUDA network repository is a flat repository per distro and architecture.
+NVIDIA_REPO_DISTROS = {
+    ("ubuntu", "22.04"): "ubuntu2204", ("ubuntu", "24.04"): "ubuntu2404",
+    ("debian", "12"): "debian12", ("debian", "13"): "debian13",
+}
+NVIDIA_REPO_ARCHES = {"x86_64": "x86_64", "aarch64": "sbsa"}
+# route -> kernel-module flavour -> packages; {branch} and {kernel_flavour} are filled in.
+NVIDIA_DRIVER_PACKAGES = {
+    "cuda_repo": {
+        "open": ("nvidia-open-{branch}",),
+        "proprietary": ("cuda-drivers-{branch}",),
+    },
+    # Canonical's route: prebuilt modules signed by Canonical (Secure Boot works without a MOK).
+    "ubuntu": {
+        "open": ("nvidia-headless-no-dkms-{branch}-server-open", "nvidia-utils-{branch}-server",
+                 "linux-modules-nvidia-{branch}-server-open-{kernel_flavour}"),
+        "proprietary": ("nvidia-headless-no-dkms-{branch}-server", "nvidia-utils-{branch}-server",
+                        "linux-modules-nvidia-{branch}-server-{kernel_flavour}"),
+    },
+}
+# Routes whose kernel module is built on the host by DKMS (unsigned unless a MOK signs it).
+NVIDIA_DKMS_ROUTES = ("cuda_repo",)
+NVIDIA_FABRIC_MANAGER_PACKAGE = "nvidia-fabricmanager-{branch}"
+NVIDIA_CUDA_TOOLKIT_PACKAGE = "cuda-toolkit-{cuda_dashed}"
+# apt preferences keep every package named like these on the planned branch.
+NVIDIA_PINNED_PACKAGE_GLOBS = ("nvidia-*", "libnvidia-*", "cuda-drivers*", "libxnvctrl*")
+
+# ROCm: apt suite per distro (Debian 12 takes the Ubuntu 22.04 packages, as AMD documents).
+ROCM_REPO_SUITES = {("ubuntu", "22.04"): "jammy", ("ubuntu", "24.04"): "noble", ("debian", "12"): "jammy"}
+# amdgpu (kernel driver) repository release paired with each ROCm release.
+ROCM_AMDGPU_RELEASES = {"6.4": "6.4", "7.0": "30.10"}
+# What serving needs from ROCm: the HIP runtime and the tools the verify step runs.
+ROCM_RUNTIME_PACKAGES = ("rocm-hip-runtime", "rocminfo", "rocm-smi-lib")
+AMDGPU_DKMS_PACKAGE = "amdgpu-dkms"
+# Vulkan user space for llama.cpp's Vulkan backend (Mesa RADV on AMD, ANV on Intel).
+VULKAN_PACKAGES = ("mesa-vulkan-drivers", "libvulkan1", "vulkan-tools")
+
+# Per driver stack: kernel module, the command that proves the driver answers, device groups.
+DRIVER_VERIFY = {
+    "nvidia": {"module": "nvidia", "command": ("nvidia-smi", "-L"), "groups": ()},
+    "rocm": {"module": "amdgpu", "command": ("rocminfo",), "groups": ("video", "render")},
+    "vulkan-amd": {"module": "amdgpu", "command": ("vulkaninfo", "--summary"), "groups": ("video", "render")},
+    "vulkan-intel": {"module": "i915", "command": ("vulkaninfo", "--summary"), "groups": ("video", "render")},
+}
+
 # ---------------------------------------------------------------------------------------------
 # vLLM releases we generate command lines for. Every (family x version) argv is checked by the
 # real argument parser of that version (tests/unit/test_vllm_argv_parser.py).

@@ -18,7 +18,8 @@ import xml.etree.ElementTree as ET
 
 from ansible.module_utils.gpu_catalog import (
     ACCELERATOR_PCI_CLASSES, AMD_DEVICES, AMD_FAMILY_BY_GFX, BMC_VENDOR_IDS, GPU_PCI_CLASSES, INTEL_DISCRETE_DEVICES,
-    NVIDIA_DEFAULT_CC, NVIDIA_DEVICES, NVIDIA_FAMILY_BY_ARCH_NAME, NVIDIA_FAMILY_BY_CC, VENDOR_IDS,
+    NVIDIA_DEFAULT_CC, NVIDIA_DEVICES, NVIDIA_FAMILY_BY_ARCH_NAME, NVIDIA_FAMILY_BY_CC, NVIDIA_NVSWITCH_DEVICES,
+    VENDOR_IDS,
 )
 
 # Fields asked of nvidia-smi --query-gpu (the parser reads any order and ignores extra ones).
@@ -552,7 +553,9 @@ def build_gpu_facts(pci_records, nvidia_smi_text=None, rocm_smi_text=None, rocmi
     devices.sort(key=lambda d: (d["index"] if d["index"] is not None else 1 << 16, d["pci_address"] or ""))
     for position, device in enumerate(devices):
         device["index"] = position
-    return {"summary": summarize(devices), "devices": devices, "notes": notes}
+    nvswitches = sum(1 for record in pci_records
+                     if record["vendor_id"] == "10de" and record["device_id"] in NVIDIA_NVSWITCH_DEVICES)
+    return {"summary": summarize(devices, nvswitches), "devices": devices, "notes": notes}
 
 
 def facts_from_sources(sysfs_root=None, lspci_text=None, nvidia_smi_text=None, rocm_smi_text=None,
@@ -571,7 +574,7 @@ def facts_from_sources(sysfs_root=None, lspci_text=None, nvidia_smi_text=None, r
                            module_versions=versions, include_integrated=include_integrated)
 
 
-def summarize(devices):
+def summarize(devices, nvswitch_count=0):
     healthy = [d for d in devices if d["healthy"]]
     memories = [d["memory_mib"] for d in healthy if d["memory_mib"]]
     partitions = sum(d["compute_partitions"] or 0 for d in devices)
@@ -587,4 +590,5 @@ def summarize(devices):
         "mig_enabled": any(d["mig_mode"] == "enabled" for d in devices),
         "compute_partitions": partitions,
         "drivers": sorted({d["driver"] for d in devices if d["driver"]}),
+        "nvswitch_count": nvswitch_count,
     }

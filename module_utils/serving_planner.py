@@ -95,6 +95,7 @@ class _Plan(object):
     def __init__(self, host, model):
         self.host, self.model = host, model
         self.reasons, self.warnings = [], []
+        self.nvswitch_count = 0
 
     def because(self, text):
         self.reasons.append(text)
@@ -159,7 +160,7 @@ def _choose_platform(plan, usable, engine, vllm_version):
     return "vllm", backend
 
 
-def _driver_stack(usable, backend, variant):
+def _driver_stack(usable, backend, variant, nvswitch_count=0):
     if not usable:
         return {"vendor": "none", "reason": "CPU serving needs no GPU driver"}
     first = usable[0]
@@ -168,7 +169,8 @@ def _driver_stack(usable, backend, variant):
         cuda, min_driver, branch = CUDA_VARIANTS[variant]
         modules = NVIDIA_KERNEL_MODULES.get(family, "open")
         return {"vendor": "nvidia", "cuda": cuda, "branch": branch, "min_driver_version": min_driver,
-                "kernel_modules": modules, "open_modules_required": family in NVIDIA_OPEN_REQUIRED}
+                "kernel_modules": modules, "open_modules_required": family in NVIDIA_OPEN_REQUIRED, "family": family,
+                "fabric_manager": nvswitch_count > 0}
     if backend == "vulkan":
         return {"vendor": first["vendor"], "vulkan": "mesa", "kernel_driver": "amdgpu (in-kernel)"
                 if first["vendor"] == "amd" else "i915/xe (in-kernel)"}
@@ -245,6 +247,7 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
     plan.weights = {"safetensors": weights_location(model, "safetensors", hf_home, revision, model_path),
                     "gguf": weights_location(model, "gguf", hf_home, revision, model_path, overrides.get("gguf_file"))}
     usable = _usable_gpus(plan, gpus or {})
+    plan.nvswitch_count = ((gpus or {}).get("summary") or {}).get("nvswitch_count", 0)
     served = served_model_name or model.split("/")[-1]
     plan.served = served
     common = {"served": served, "bind": bind_address, "port": port, "venv": venv_path,
@@ -288,9 +291,12 @@ def _gpu_plan(plan, usable, engine, vllm_version, common, overrides):
         variant = _llamacpp_cuda_variant(plan, usable) if backend == "cuda" else backend
         result = _llamacpp_gpu_plan(plan, usable, backend, common, overrides)
     result["wheel_variant"] = variant
-    result["driver"] = _driver_stack(usable, backend, variant)
+    result["driver"] = _driver_stack(usable, backend, variant, plan.nvswitch_count)
     if result["driver"].get("open_modules_required"):
         plan.because("%s requires NVIDIA's open kernel modules" % usable[0]["family"])
+    if result["driver"].get("fabric_manager"):
+        plan.because("%d NVSwitch bridges on the board -> NVIDIA Fabric Manager %s"
+                     % (plan.nvswitch_count, result["driver"]["branch"]))
     return _finish(plan, result)
 
 

@@ -11,6 +11,8 @@ stage() { printf '\n==== %s (%ds elapsed)\n' "$*" $((SECONDS - started)); }
 
 stage "bootstrap"
 bash tests/env/bootstrap.sh
+stage "stand-in apt repositories for the driver scenarios"
+bash tests/env/driver-repos.sh
 stage "vLLM parser environments"
 bash tests/env/vllm-parsers.sh
 stage "test models"
@@ -30,7 +32,7 @@ stage "guardrails: bad inputs change nothing, secrets never print (tests/integra
 rm -f "$FLEET_CACHE/reports/bad-inputs.txt"
 "$VENV/bin/pytest" -q tests/integration
 
-for scenario in ${MOLECULE_SCENARIOS:-llamacpp default}; do
+for scenario in ${MOLECULE_SCENARIOS:-llamacpp gpu_driver default}; do
   stage "molecule test -s $scenario"
   "$VENV/bin/molecule" test -s "$scenario"
 done

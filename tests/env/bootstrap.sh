@@ -9,10 +9,11 @@ source "$ROOT/tests/env/common.sh"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "Docker engine and debootstrap"
-if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
+step "Docker engine, debootstrap and the apt repository tools"
+if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || ! command -v reprepro >/dev/null \
+   || ! command -v apt-ftparchive >/dev/null; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap reprepro apt-utils gnupg >/dev/null
 fi
 if ! docker info >/dev/null 2>&1; then
   mkdir -p "$FLEET_CACHE"

@@ -21,5 +21,9 @@ def lab_host():
         if state in ("running", "degraded"):
             break
         time.sleep(1)
+    # a replayed Secure Boot machine: efivarfs's SecureBoot variable (4 attribute bytes, then 1 = enabled)
+    docker("exec", name, "bash", "-c", "mkdir -p /etc/gpt-oss-test/efivars-secure-boot-on && printf '\\x06\\x00"
+           "\\x00\\x00\\x01' > /etc/gpt-oss-test/efivars-secure-boot-on/SecureBoot-8be4df61-93ca-11d2-aa0d-"
+           "00e098032b8c")
     yield name
     docker("rm", "-f", name, check=False)

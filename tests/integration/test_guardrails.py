@@ -29,6 +29,9 @@ def replay(name):
     return {k: v for k, v in replay_options(name).items() if v is not None}
 
 
+# GPU hosts replayed from tests/fixtures/gpus (no engine starts in these cases: each fails before)
+GPU = {"gpt_oss_engine": "auto", "gpt_oss_plan_overrides": {}, "preflight_min_shm_mib": 1}
+
 # (case id, variables merged over BASE, text the failure must contain)
 CASES = [
     ("unknown-engine", {"gpt_oss_engine": "tensorrt"}, "gpt_oss_engine"),
@@ -62,6 +65,23 @@ CASES = [
     ("disk-too-small", {"preflight_min_free_disk_mib": 99999999}, "preflight_min_free_disk_mib"),
     ("unsupported-os", {"preflight_supported_os": {"Ubuntu": ["24.04"]}}, "preflight_supported_os"),
     ("port-used-by-another-service", {"gpt_oss_port": 8181}, "port(s) 8181"),
+    ("driver-mirror-not-a-url", {"gpu_driver_nvidia_repo_url": "mirror.lab/nvidia"},
+     "gpu_driver_nvidia_repo_url=mirror.lab/nvidia"),
+    # replayed GPU hosts: the driver role refuses before it touches apt
+    ("secure-boot-with-unsigned-dkms", dict(GPU, gpt_oss_gpu_replay=replay("b200-8x"),
+                                            gpu_driver_efivars_dir="/etc/gpt-oss-test/efivars-secure-boot-on"),
+     "Secure Boot is enabled and this plan builds the GPU kernel module with DKMS"),
+    ("proprietary-modules-on-blackwell", dict(GPU, gpt_oss_gpu_replay=replay("b200-8x"),
+                                              gpu_driver_nvidia_kernel_modules="proprietary"),
+     "gpu_driver_nvidia_kernel_modules=proprietary cannot drive these GPUs"),
+    ("ubuntu-driver-route-on-debian", dict(GPU, gpt_oss_gpu_replay=replay("h200"), gpu_driver_nvidia_route="ubuntu"),
+     "gpu_driver_nvidia_route=ubuntu installs Canonical's prebuilt modules and needs Ubuntu"),
+    ("driver-branch-older-than-the-wheels-need", dict(GPU, gpt_oss_gpu_replay=replay("t4"), gpu_driver_nvidia_branch="550"),
+     "gpu_driver_nvidia_branch=550 is older than the plan needs"),
+    ("unknown-rocm-version", dict(GPU, gpt_oss_gpu_replay=replay("mi300x-8x-azure"), gpu_driver_rocm_version="9.9"),
+     "gpu_driver_rocm_version='9.9'"),
+    ("device-user-missing", dict(GPU, gpt_oss_gpu_replay=replay("rx7900xtx-2x"), gpu_driver_device_users=["nosuchuser"]),
+     "gpu_driver_device_users lists users that do not exist"),
 ]
 
 
