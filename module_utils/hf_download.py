@@ -1,0 +1,402 @@
+# -*- coding: utf-8 -*-
+# Copyright: gpt-oss-fleet contributors
+# Apache License 2.0
+"""Fetch a pinned Hugging Face snapshot into the standard HF cache layout, verified and resumable.
+
+Speaks the hub's HTTP protocol directly (what huggingface_hub itself does): the revision API lists the files
+and resolves a branch to a commit; a HEAD on each file's resolve URL gives its ETag (git blob sha1, or the LFS
+sha256 in X-Linked-Etag) and size; GET with Range fetches it. Files land in
+  HF_HOME/hub/models--ORG--NAME/blobs/<etag>                 (verified content)
+  HF_HOME/hub/models--ORG--NAME/snapshots/<commit>/<path>    (relative symlinks to the blobs)
+  HF_HOME/hub/models--ORG--NAME/refs/<revision>              (the commit)
+so engines started with HF_HUB_OFFLINE=1 find them exactly as if huggingface_hub had downloaded them.
+
+Why not huggingface_hub's own downloader: recent releases write a new `.incomplete` file per process, so a
+download killed half-way starts over. Here the partial file has a stable name (blobs/<etag>.incomplete) and the
+next run asks only for the missing bytes (Range), hashing what is on disk first. Standard library only: this
+runs on the managed host's system Python.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import fnmatch
+import hashlib
+import json
+import os
+import queue
+import re
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+CHUNK = 1 << 20
+NET_CHUNK = 4 << 20
+VERIFIED_MANIFEST = ".gpt-oss-verified.json"
+HEX40 = re.compile(r"^[0-9a-f]{40}$")
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class DownloadError(Exception):
+    """A failure the user can act on; the message says what happened and what to do."""
+
+
+def repo_folder(hf_home, repo):
+    return os.path.join(hf_home, "hub", "models--" + repo.replace("/", "--"))
+
+
+def select_files(files, patterns):
+    """Files matching any allow pattern (all files when there are none)."""
+    if not patterns:
+        return sorted(files)
+    return sorted(f for f in files if any(fnmatch.fnmatch(f, p) for p in patterns))
+
+
+def clean_etag(value):
+    value = (value or "").strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"')
+
+
+def git_blob_sha1_prefix(size):
+    return b"blob %d\0" % size
+
+
+def new_hasher(etag, size):
+    """A hasher whose hexdigest must equal the etag: sha256 for LFS files, git's blob sha1 otherwise."""
+    if HEX64.match(etag):
+        return hashlib.sha256()
+    if HEX40.match(etag):
+        hasher = hashlib.sha1()
+        hasher.update(git_blob_sha1_prefix(size))
+        return hasher
+    return None  # unknown ETag form: size is all we can check
+
+
+def hash_file(path, etag, size, hasher=None):
+    hasher = hasher or new_hasher(etag, size)
+    if hasher is None:
+        return None
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            hasher.update(block)
+    return hasher
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+class Hub(object):
+    """The hub's HTTP API at an endpoint (the hub, a mirror such as olah, or a stand-in)."""
+
+    def __init__(self, endpoint, token=None, ca_bundle=None, timeout=60):
+        self.endpoint = endpoint.rstrip("/")
+        self.token = token
+        context = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else None
+        handlers = [urllib.request.HTTPSHandler(context=context)] if context else []
+        self.opener = urllib.request.build_opener(*handlers)
+        self.head_opener = urllib.request.build_opener(_NoRedirect(), *handlers)
+        self.timeout = timeout
+
+    def _request(self, url, method="GET", headers=None):
+        request = urllib.request.Request(url, method=method, headers=dict(headers or {}))
+        request.add_header("User-Agent", "gpt-oss-fleet")
+        if self.token:
+            # unredirected: never forwarded to the CDN host a file redirects to
+            request.add_unredirected_header("Authorization", "Bearer " + self.token)
+        return request
+
+    def revision(self, repo, revision):
+        url = "%s/api/models/%s/revision/%s" % (self.endpoint, repo, urllib.parse.quote(revision, safe=""))
+        try:
+            with self.opener.open(self._request(url), timeout=self.timeout) as response:
+                info = json.loads(response.read().decode("utf-8"))
+        except urllib.error.HTTPError as error:
+            raise DownloadError(_http_advice(error.code, "%s@%s" % (repo, revision), url))
+        except (urllib.error.URLError, OSError) as error:
+            raise DownloadError("cannot reach %s (%s). Check model_weights_hf_endpoint, the proxy settings and "
+                                "gpt_oss_ca_bundle." % (self.endpoint, getattr(error, "reason", error)))
+        return info["sha"], [sibling["rfilename"] for sibling in info.get("siblings", [])]
+
+    def resolve_url(self, repo, commit, path):
+        return "%s/%s/resolve/%s/%s" % (self.endpoint, repo, commit, urllib.parse.quote(path))
+
+    def file_metadata(self, repo, commit, path):
+        """(etag, size) from a HEAD on the resolve URL, read before any redirect (as huggingface_hub does)."""
+        url = self.resolve_url(repo, commit, path)
+        request = self._request(url, method="HEAD", headers={"Accept-Encoding": "identity"})
+        try:
+            response = self.head_opener.open(request, timeout=self.timeout)
+            headers, status = response.headers, response.status
+            response.close()
+        except urllib.error.HTTPError as error:
+            if error.code not in (301, 302, 303, 307, 308):
+                raise DownloadError(_http_advice(error.code, path, url))
+            headers, status = error.headers, error.code
+        etag = clean_etag(headers.get("X-Linked-Etag") or headers.get("ETag"))
+        size = headers.get("X-Linked-Size") or headers.get("Content-Length")
+        if not etag or size is None:
+            raise DownloadError("%s answered HEAD %s (%s) without ETag/size headers; is model_weights_hf_endpoint a "
+                                "Hugging Face hub or mirror?" % (self.endpoint, url, status))
+        return etag, int(size)
+
+    def open_range(self, repo, commit, path, offset):
+        headers = {"Accept-Encoding": "identity"}
+        if offset:
+            headers["Range"] = "bytes=%d-" % offset
+        url = self.resolve_url(repo, commit, path)
+        try:
+            return self.opener.open(self._request(url, headers=headers), timeout=self.timeout)
+        except urllib.error.HTTPError as error:
+            if error.code == 416:
+                return None
+            raise DownloadError(_http_advice(error.code, path, url))
+
+
+def _http_advice(code, what, url):
+    if code in (401, 403):
+        return ("%s: HTTP %d from %s. The repository is gated or private: accept its terms on the hub and set "
+                "model_weights_hf_token (kept in Ansible Vault)." % (what, code, url))
+    if code == 404:
+        return ("%s: not found (HTTP 404 from %s). Check gpt_oss_model / gpt_oss_model_revision (a commit sha or a "
+                "branch that exists)." % (what, url))
+    return "%s: HTTP %d from %s" % (what, code, url)
+
+
+class Progress(object):
+    """Writes one JSON line per second to a file the user can follow (tail -f)."""
+
+    def __init__(self, path, total):
+        self.path, self.total, self.done, self.started, self.last = path, total, 0, time.time(), 0.0
+        self.fetched = 0
+
+    def advance(self, n, current):
+        self.done += n
+        self.fetched += n
+        now = time.time()
+        if self.path and (now - self.last >= 1.0 or self.done >= self.total):
+            self.last = now
+            elapsed = max(now - self.started, 1e-6)
+            line = {"time": int(now), "file": current, "done_bytes": self.done, "total_bytes": self.total,
+                    "percent": round(100.0 * self.done / self.total, 1) if self.total else 100.0,
+                    "rate_mib_s": round(self.fetched / elapsed / 1048576, 1)}
+            with open(self.path, "a") as handle:
+                handle.write(json.dumps(line) + "\n")
+
+
+def _load_manifest(blobs):
+    try:
+        with open(os.path.join(blobs, VERIFIED_MANIFEST)) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+
+
+def _stat_key(path):
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def blob_is_good(blobs, etag, size, manifest, full_verify):
+    """True when blobs/<etag> holds the right bytes (hashed, or unchanged since it was hashed)."""
+    path = os.path.join(blobs, etag)
+    if not os.path.isfile(path) or os.path.getsize(path) != size:
+        return False
+    if not full_verify and manifest.get(etag) == _stat_key(path):
+        return True
+    hasher = hash_file(path, etag, size)
+    ok = hasher is None or hasher.hexdigest() == etag
+    if ok:
+        manifest[etag] = _stat_key(path)
+    return ok
+
+
+def _pump(response, handle, hasher, progress, path):
+    """Copy the response into the file and the hasher; the network read overlaps the write and the hash (both
+    release the GIL), which keeps a single stream close to what curl gets. Returns the bytes read."""
+    blocks, failures = queue.Queue(maxsize=8), []
+
+    def sink():
+        while True:
+            block = blocks.get()
+            if block is None:
+                return
+            if failures:
+                continue  # keep draining so the reader never blocks
+            try:
+                handle.write(block)
+                if hasher is not None:
+                    hasher.update(block)
+            except OSError as error:
+                failures.append(error)
+
+    worker = threading.Thread(target=sink, daemon=True)
+    worker.start()
+    read = 0
+    try:
+        for block in iter(lambda: response.read(NET_CHUNK), b""):
+            if failures:
+                break
+            blocks.put(block)
+            read += len(block)
+            progress.advance(len(block), path)
+    finally:
+        blocks.put(None)
+        worker.join()
+    if failures:
+        raise failures[0]
+    return read
+
+
+def fetch_blob(hub, repo, commit, path, etag, size, blobs, progress, retries=5):
+    """Download into blobs/<etag>.incomplete, resuming what is there; verify; move into place.
+    Returns (bytes fetched over the network, bytes that were already on disk)."""
+    part = os.path.join(blobs, etag + ".incomplete")
+    fetched, reused = 0, 0
+    for attempt in range(retries + 1):
+        offset = os.path.getsize(part) if os.path.exists(part) else 0
+        if offset > size:
+            os.remove(part)
+            offset = 0
+        hasher = new_hasher(etag, size)
+        if offset and hasher is not None:
+            hash_file(part, etag, size, hasher)
+        if attempt == 0:
+            reused = offset
+            progress.done += offset
+        response = hub.open_range(repo, commit, path, offset) if offset < size else None
+        try:
+            if response is not None:
+                if offset and response.status != 206:  # the server ignored Range: start over
+                    progress.done -= offset
+                    offset = 0
+                    hasher = new_hasher(etag, size)
+                with open(part, "ab" if offset else "wb") as handle:
+                    fetched += _pump(response, handle, hasher, progress, path)
+        except (OSError, urllib.error.URLError) as error:
+            if attempt == retries:
+                raise DownloadError("%s: download interrupted %d times (%s); %d of %d bytes are kept in %s and the "
+                                    "next run resumes from there." % (path, retries + 1, error,
+                                                                      os.path.getsize(part), size, part))
+            time.sleep(min(2 ** attempt, 30))
+            continue
+        finally:
+            if response is not None:
+                response.close()
+        got = os.path.getsize(part)
+        if got != size:
+            if attempt == retries:
+                raise DownloadError("%s: got %d of %d bytes; re-run to resume" % (path, got, size))
+            continue
+        if hasher is not None and hasher.hexdigest() != etag:
+            os.remove(part)
+            if attempt == retries:
+                raise DownloadError("%s: content does not match the hub's hash %s; deleted" % (path, etag))
+            progress.done -= size
+            continue
+        os.replace(part, os.path.join(blobs, etag))
+        return fetched, reused
+    raise DownloadError("%s: could not be fetched" % path)
+
+
+def _link(snapshot, path, etag):
+    """snapshots/<commit>/<path> -> ../../blobs/<etag> (relative, as huggingface_hub makes it). True if changed."""
+    link = os.path.join(snapshot, path)
+    target = os.path.relpath(os.path.join(os.path.dirname(os.path.dirname(snapshot)), "blobs", etag),
+                             os.path.dirname(link))
+    if os.path.islink(link) and os.readlink(link) == target:
+        return False
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    if os.path.lexists(link):
+        os.remove(link)
+    os.symlink(target, link)
+    return True
+
+
+def _write_if_different(path, content):
+    try:
+        with open(path) as handle:
+            if handle.read() == content:
+                return False
+    except OSError:
+        pass
+    with open(path, "w") as handle:
+        handle.write(content)
+    return True
+
+
+def ensure_snapshot(hub, repo, revision, hf_home, patterns=None, check_mode=False, full_verify=False,
+                    progress_file=None):
+    """Make HF_HOME hold a verified snapshot of repo@revision. Returns a result dict (see hf_snapshot)."""
+    started = time.time()
+    commit, files = hub.revision(repo, revision)
+    wanted = select_files(files, patterns)
+    if not wanted:
+        raise DownloadError("%s@%s has no files matching %s (it has: %s)" % (
+            repo, revision, patterns, ", ".join(files[:20]) or "none"))
+    folder = repo_folder(hf_home, repo)
+    blobs = os.path.join(folder, "blobs")
+    snapshot = os.path.join(folder, "snapshots", commit)
+    manifest = _load_manifest(blobs)
+    plan = []
+    # one HEAD per file, a few at a time (a mirror may ask upstream for each)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(wanted))) as pool:
+        metadata = list(pool.map(lambda p: hub.file_metadata(repo, commit, p), wanted))
+    metadata_seconds = time.time() - started
+    for path, (etag, size) in zip(wanted, metadata):
+        good = blob_is_good(blobs, etag, size, manifest, full_verify)
+        part = os.path.join(blobs, etag + ".incomplete")
+        partial = os.path.getsize(part) if not good and os.path.exists(part) else 0
+        corrupt = not good and os.path.exists(os.path.join(blobs, etag))
+        plan.append({"path": path, "etag": etag, "size": size, "present": good, "partial_bytes": partial,
+                     "corrupt": corrupt})
+    result = {"commit": commit, "repo": repo, "revision": revision, "snapshot_dir": snapshot,
+              "files": [], "bytes_total": sum(p["size"] for p in plan), "bytes_fetched": 0, "bytes_reused": 0}
+    missing = [p for p in plan if not p["present"]]
+    result["bytes_to_fetch"] = sum(p["size"] - p["partial_bytes"] for p in missing)
+    if check_mode:
+        result["files"] = [dict(p, action="present" if p["present"] else "would fetch") for p in plan]
+        result["changed"] = bool(missing) or not os.path.isdir(snapshot)
+        return result
+    os.makedirs(blobs, exist_ok=True)
+    os.makedirs(os.path.join(folder, "refs"), exist_ok=True)
+    progress = Progress(progress_file, result["bytes_to_fetch"])
+    progress.total = sum(p["size"] for p in missing)
+    changed = False
+    for item in plan:
+        action = "present"
+        if not item["present"]:
+            if item["corrupt"]:
+                os.remove(os.path.join(blobs, item["etag"]))
+            fetched, reused = fetch_blob(hub, repo, commit, item["path"], item["etag"], item["size"], blobs, progress)
+            result["bytes_fetched"] += fetched
+            result["bytes_reused"] += reused
+            manifest[item["etag"]] = _stat_key(os.path.join(blobs, item["etag"]))
+            action = "re-fetched (corrupt)" if item["corrupt"] else "resumed" if reused else "fetched"
+            changed = True
+        changed = _link(snapshot, item["path"], item["etag"]) or changed
+        result["files"].append({"path": item["path"], "size": item["size"], "etag": item["etag"], "action": action})
+    with open(os.path.join(blobs, VERIFIED_MANIFEST), "w") as handle:
+        json.dump(manifest, handle)
+    refs = {revision, commit} if revision != commit else {commit}
+    for ref in sorted(refs):
+        changed = _write_if_different(os.path.join(folder, "refs", ref), commit) or changed
+    if revision != commit:
+        # the plan names snapshots/<revision>: point it at the commit's snapshot
+        alias = os.path.join(folder, "snapshots", revision.replace("/", "--"))
+        if not (os.path.islink(alias) and os.readlink(alias) == commit):
+            if os.path.lexists(alias):
+                os.remove(alias)
+            os.symlink(commit, alias)
+            changed = True
+    seconds = time.time() - started
+    transfer = max(seconds - metadata_seconds, 1e-6)
+    result.update(changed=changed, seconds=round(seconds, 2), metadata_seconds=round(metadata_seconds, 2),
+                  rate_mib_s=round(result["bytes_fetched"] / max(seconds, 1e-6) / 1048576, 1),
+                  transfer_rate_mib_s=round(result["bytes_fetched"] / transfer / 1048576, 1))
+    return result

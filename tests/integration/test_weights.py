@@ -1,0 +1,229 @@
+"""The real hf_snapshot module (through ansible) against the hub stand-in serving a tiny GptOss model plus a
+512 MiB synthetic safetensors file: fetch and verify, no bytes on a second run, check mode, a download killed
+half-way resumes, a corrupted blob is re-fetched, huggingface_hub reads the result offline.
+Byte counts come from the stand-in's own counters and are written to reports/weights.txt."""
+import hashlib
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from lab_host import CACHE, ROOT
+
+HUB_REPOS = CACHE / "hub-repos"
+REPO = "openai/gpt-oss-20b"
+PATTERNS = ["*.json", "*.safetensors", "tokenizer*"]
+LARGE = "synthetic-large.safetensors"
+REPORT = CACHE / "reports" / "weights.txt"
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Standin(object):
+    def __init__(self, rate_mib=0):
+        self.port = _free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests/tools/hub_standin.py"), str(HUB_REPOS), "--host", "127.0.0.1",
+             "--port", str(self.port), "--rate-mib", str(rate_mib)], stdout=subprocess.PIPE, text=True)
+        for _ in range(300):
+            try:
+                self.stats(reset=True)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("hub stand-in did not start")
+
+    def stats(self, reset=False):
+        with urllib.request.urlopen(self.url + "/_stats" + ("?reset=1" if reset else ""), timeout=5) as response:
+            return json.loads(response.read())
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def hub():
+    if not (HUB_REPOS / REPO / LARGE).exists():
+        pytest.fail("no stand-in repositories: run tests/tools/make_hub_repo.py (tests/run-all.sh does)")
+    standin = Standin()
+    yield standin
+    standin.stop()
+
+
+def module_argv(hub_url, hf_home, check=False):
+    args = {"repo": REPO, "revision": "main", "hf_home": str(hf_home), "endpoint": hub_url,
+            "allow_patterns": PATTERNS, "progress_file": str(hf_home) + ".progress"}
+    return [str(pathlib.Path(sys.executable).parent / "ansible"), "localhost", "-m", "hf_snapshot",
+            "-a", json.dumps(args)] + (["--check"] if check else [])
+
+
+def module_env():
+    return dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOCALHOST_WARNING="0",
+                ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
+
+
+def run_module(hub_url, hf_home, check=False):
+    result = subprocess.run(module_argv(hub_url, hf_home, check), cwd=ROOT, env=module_env(), capture_output=True,
+                            text=True, timeout=600)
+    output = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    assert not output.get("failed"), output.get("msg")
+    return output
+
+
+def descendants(root):
+    """Every process below `root` (the module runs in its own session, so a process-group kill misses it)."""
+    children = {}
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def repo_size():
+    folder = HUB_REPOS / REPO
+    return sum(p.stat().st_size for p in folder.iterdir())
+
+
+def large_sha256():
+    digest = hashlib.sha256()
+    with open(HUB_REPOS / REPO / LARGE, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def blob_of(result, path):
+    entry = next(f for f in result["files"] if f["path"] == path)
+    return pathlib.Path(result["snapshot_dir"]).parents[1] / "blobs" / entry["etag"], entry
+
+
+def report(line):
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    with open(REPORT, "a") as handle:
+        handle.write(line + "\n")
+
+
+def test_fetch_verify_and_a_second_run_sends_nothing(hub, tmp_path):
+    hf_home = tmp_path / "hf"
+    check = run_module(hub.url, hf_home, check=True)
+    assert check["changed"] and check["bytes_to_fetch"] == repo_size()
+    assert not hf_home.exists(), "check mode wrote to disk"
+    assert hub.stats(reset=True)["total_bytes"] == 0
+
+    first = run_module(hub.url, hf_home)
+    sent = hub.stats(reset=True)
+    assert first["changed"] and first["bytes_fetched"] == repo_size() == sent["total_bytes"]
+    blob, entry = blob_of(first, LARGE)
+    assert entry["etag"] == large_sha256() and blob.stat().st_size == entry["size"]
+    snapshot = pathlib.Path(first["snapshot_dir"])
+    assert (snapshot / LARGE).resolve() == blob.resolve()
+    assert (snapshot.parents[1] / "refs" / "main").read_text() == first["commit"]
+
+    second = run_module(hub.url, hf_home)
+    again = hub.stats(reset=True)
+    assert not second["changed"] and second["bytes_fetched"] == 0 and again["total_bytes"] == 0
+    assert not run_module(hub.url, hf_home, check=True)["changed"]
+    progress = [json.loads(line) for line in open(str(hf_home) + ".progress")]
+    assert progress[-1]["done_bytes"] == progress[-1]["total_bytes"] == repo_size()
+    report("fresh fetch: %d bytes sent for a %d-byte repository (%.0f MiB/s); second run: %d bytes sent, changed=%s"
+           % (sent["total_bytes"], repo_size(), first["rate_mib_s"], again["total_bytes"], second["changed"]))
+
+    # what an engine does at start with HF_HUB_OFFLINE=1
+    code = ("from huggingface_hub import snapshot_download, hf_hub_download, scan_cache_dir\n"
+            "print(snapshot_download(%r, revision='main'))\n"
+            "print(hf_hub_download(%r, 'config.json'))\n"
+            "print(len(scan_cache_dir().warnings))" % (REPO, REPO))
+    offline = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, HF_HUB_OFFLINE="1",
+                                                                     HF_HOME=str(hf_home)),
+                             capture_output=True, text=True, timeout=60)
+    assert offline.returncode == 0, offline.stderr
+    lines = offline.stdout.split()
+    assert lines[0] == first["snapshot_dir"] and lines[1].endswith("config.json") and lines[2] == "0"
+
+
+def test_a_download_killed_half_way_resumes(tmp_path):
+    slow = Standin(rate_mib=150)
+    try:
+        hf_home = tmp_path / "hf"
+        size = (HUB_REPOS / REPO / LARGE).stat().st_size
+        process = subprocess.Popen(module_argv(slow.url, hf_home), cwd=ROOT, env=module_env(),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.time() + 120
+        while slow.stats()["bytes"].get("%s/%s" % (REPO, LARGE), 0) < size // 2:
+            assert time.time() < deadline and process.poll() is None, "the download ended before half-way"
+            time.sleep(0.05)
+        for pid in [process.pid] + descendants(process.pid):  # Ansible and the module it started, at once
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        process.wait(timeout=30)
+        before = slow.stats(reset=True)["bytes"].get("%s/%s" % (REPO, LARGE), 0)
+        partial = list((hf_home / "hub").rglob("*.incomplete"))
+        assert partial and partial[0].stat().st_size > 0
+
+        result = run_module(slow.url, hf_home)
+        after = slow.stats()["bytes"].get("%s/%s" % (REPO, LARGE), 0)
+        blob, entry = blob_of(result, LARGE)
+        assert entry["action"] == "resumed" and result["bytes_reused"] > 0
+        assert before + after <= size * 1.10, (before, after, size)
+        digest = hashlib.sha256(blob.read_bytes()).hexdigest()
+        assert digest == entry["etag"] == large_sha256()
+        assert not list((hf_home / "hub").rglob("*.incomplete"))
+        report("interrupted at %d of %d bytes (SIGKILL to ansible and the module); the re-run sent %d more: %d in all, "
+               "%.1f%% over the file size; sha256 matches" % (before, size, after, before + after,
+                                                             100.0 * (before + after - size) / size))
+    finally:
+        slow.stop()
+
+
+def test_a_corrupted_blob_is_detected_and_refetched(hub, tmp_path):
+    hf_home = tmp_path / "hf"
+    first = run_module(hub.url, hf_home)
+    hub.stats(reset=True)
+    blob, entry = blob_of(first, LARGE)
+    with open(blob, "r+b") as handle:  # flip one byte in the middle
+        handle.seek(entry["size"] // 2)
+        value = handle.read(1)
+        handle.seek(entry["size"] // 2)
+        handle.write(bytes([value[0] ^ 0xFF]))
+    result = run_module(hub.url, hf_home)
+    sent = hub.stats(reset=True)
+    actions = {f["path"]: f["action"] for f in result["files"]}
+    assert actions[LARGE] == "re-fetched (corrupt)", actions
+    assert {a for p, a in actions.items() if p != LARGE} == {"present"}
+    assert sent["total_bytes"] == entry["size"]
+    assert hashlib.sha256(blob.read_bytes()).hexdigest() == entry["etag"]
+    report("flipped one byte of the %d-byte blob: detected, only that file re-fetched (%d bytes), sha256 matches"
+           % (entry["size"], sent["total_bytes"]))
+
+
+def test_unknown_revision_names_the_variable(hub, tmp_path):
+    args = {"repo": REPO, "revision": "no-such-branch", "hf_home": str(tmp_path / "hf"), "endpoint": hub.url}
+    result = subprocess.run([str(pathlib.Path(sys.executable).parent / "ansible"), "localhost", "-m", "hf_snapshot",
+                             "-a", json.dumps(args)], cwd=ROOT, env=module_env(), capture_output=True, text=True,
+                            timeout=120)
+    output = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    assert output["failed"] and "gpt_oss_model_revision" in output["msg"]

@@ -1,0 +1,74 @@
+"""Pure parts of the snapshot downloader: file selection, ETag handling, git/LFS hashes, cache links, verification
+bookkeeping. The network paths run against the hub stand-in in tests/integration/test_weights.py."""
+import hashlib
+import os
+
+from ansible.module_utils.hf_download import (
+    VERIFIED_MANIFEST, _link, _load_manifest, blob_is_good, clean_etag, hash_file, new_hasher, repo_folder,
+    select_files,
+)
+
+
+def test_select_files_by_pattern():
+    files = ["config.json", "model-00001-of-00003.safetensors", "original/model.safetensors", "README.md",
+             "tokenizer.json", "chat_template.jinja"]
+    assert select_files(files, ["*.json", "*.safetensors", "*.jinja"]) == [
+        "chat_template.jinja", "config.json", "model-00001-of-00003.safetensors", "original/model.safetensors",
+        "tokenizer.json"]
+    assert select_files(files, ["tokenizer*"]) == ["tokenizer.json"]
+    assert select_files(files, []) == sorted(files)
+
+
+def test_clean_etag_forms():
+    assert clean_etag('"abc"') == "abc"
+    assert clean_etag('W/"abc"') == "abc"
+    assert clean_etag(None) == ""
+
+
+def test_git_blob_sha1_matches_git(tmp_path):
+    path = tmp_path / "hello"
+    path.write_bytes(b"hello\n")
+    etag = "ce013625030ba8dba906f756967f9e9ca394464a"  # `echo hello | git hash-object --stdin`
+    assert hash_file(str(path), etag, 6).hexdigest() == etag
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    assert hash_file(str(empty), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", 0).hexdigest() == \
+        "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+
+
+def test_lfs_etag_is_sha256_and_unknown_forms_are_size_only(tmp_path):
+    path = tmp_path / "weights"
+    path.write_bytes(os.urandom(4096))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert hash_file(str(path), digest, 4096).hexdigest() == digest
+    assert new_hasher("not-a-hash", 4096) is None
+
+
+def test_cache_layout_and_relative_links(tmp_path):
+    folder = repo_folder(str(tmp_path), "openai/gpt-oss-20b")
+    assert folder == str(tmp_path / "hub" / "models--openai--gpt-oss-20b")
+    snapshot = os.path.join(folder, "snapshots", "c0ffee")
+    os.makedirs(os.path.join(folder, "blobs"))
+    assert _link(snapshot, "original/config.json", "abc")
+    link = os.path.join(snapshot, "original", "config.json")
+    assert os.readlink(link) == "../../../blobs/abc"
+    assert not _link(snapshot, "original/config.json", "abc")  # unchanged
+    assert _link(snapshot, "original/config.json", "def")  # a new revision of the file
+
+
+def test_verification_is_remembered_until_the_file_changes(tmp_path):
+    blobs = tmp_path / "blobs"
+    blobs.mkdir()
+    data = os.urandom(8192)
+    etag = hashlib.sha256(data).hexdigest()
+    (blobs / etag).write_bytes(data)
+    manifest = {}
+    assert blob_is_good(str(blobs), etag, len(data), manifest, full_verify=False)
+    assert etag in manifest
+    # a flipped byte changes the file's mtime: hashed again, found bad
+    with open(blobs / etag, "r+b") as handle:
+        handle.seek(100)
+        handle.write(bytes([data[100] ^ 0xFF]))
+    assert not blob_is_good(str(blobs), etag, len(data), manifest, full_verify=False)
+    assert not blob_is_good(str(blobs), etag, len(data) + 1, {}, full_verify=False)  # wrong size, no hashing
+    assert _load_manifest(str(blobs)) == {} and not (blobs / VERIFIED_MANIFEST).exists()
