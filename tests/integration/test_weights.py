@@ -227,3 +227,23 @@ def test_unknown_revision_names_the_variable(hub, tmp_path):
                             timeout=120)
     output = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     assert output["failed"] and "gpt_oss_model_revision" in output["msg"]
+
+
+def test_controller_downloads_once_and_pushes(hub, lab_host, tmp_path):
+    """source=controller without a staged directory: the controller fetches the snapshot once (from the stand-in,
+    which only the controller can reach here) and site.yml pushes it; a second converge fetches nothing."""
+    from test_guardrails import run_site
+    variables = {"model_weights_controller_dir": "", "model_weights_controller_cache": str(tmp_path / "controller-hf"),
+                 "model_weights_hf_endpoint": hub.url}
+    hub.stats(reset=True)
+    first = run_site(lab_host, variables, tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:]
+    sent = hub.stats(reset=True)
+    gguf = HUB_REPOS / "ggml-org" / "gpt-oss-20b-GGUF" / "tiny-llama.gguf"
+    assert sent["bytes"] == {"ggml-org/gpt-oss-20b-GGUF/tiny-llama.gguf": gguf.stat().st_size}
+    second = run_site(lab_host, variables, tmp_path)
+    assert second.returncode == 0
+    assert hub.stats(reset=True)["total_bytes"] == 0
+    assert json.loads(second.stdout)["stats"][lab_host]["changed"] == 0
+    report("controller source: the controller fetched %d bytes once and pushed them; a second converge fetched 0 "
+           "bytes, changed=0" % sent["total_bytes"])
