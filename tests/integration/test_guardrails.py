@@ -65,6 +65,11 @@ CASES = [
     ("disk-too-small", {"preflight_min_free_disk_mib": 99999999}, "preflight_min_free_disk_mib"),
     ("unsupported-os", {"preflight_supported_os": {"Ubuntu": ["24.04"]}}, "preflight_supported_os"),
     ("port-used-by-another-service", {"gpt_oss_port": 8181}, "port(s) 8181"),
+    # fleet inputs
+    ("llamacpp-version-not-a-release", {"gpt_oss_llamacpp_version": "latest"}, "gpt_oss_llamacpp_version='latest'"),
+    ("extra-arg-the-plan-owns", {"gpt_oss_engine_extra_args": ["--port", "9000"]},
+     "gpt_oss_engine_extra_args sets --port, which the plan already sets"),
+    ("firewall-not-a-bool", {"inference_server_firewall": "maybe"}, "inference_server_firewall"),
     ("driver-mirror-not-a-url", {"gpu_driver_nvidia_repo_url": "mirror.lab/nvidia"},
      "gpu_driver_nvidia_repo_url=mirror.lab/nvidia"),
     # replayed GPU hosts: the driver role refuses before it touches apt
