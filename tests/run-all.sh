@@ -35,7 +35,7 @@ stage "guardrails and weights: bad inputs change nothing, secrets never print, d
 rm -f "$FLEET_CACHE/reports/bad-inputs.txt" "$FLEET_CACHE/reports/weights.txt"
 "$VENV/bin/pytest" -q tests/integration
 
-for scenario in ${MOLECULE_SCENARIOS:-llamacpp gpu_driver weights default}; do
+for scenario in ${MOLECULE_SCENARIOS:-llamacpp gpu_driver weights fleet default}; do
   stage "molecule test -s $scenario"
   "$VENV/bin/molecule" test -s "$scenario"
 done
