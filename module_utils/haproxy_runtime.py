@@ -118,9 +118,10 @@ def read_server(socket_path, backend, server):
 
 
 def set_state(socket_path, backend, server, state):
-    answer = send(socket_path, set_state_command(backend, server, state)).strip()
+    command = set_state_command(backend, server, state)
+    answer = send(socket_path, command).strip()
     if answer:
-        raise HAProxyRuntimeError("HAProxy refused %r: %s" % (set_state_command(backend, server, state), answer))
+        raise HAProxyRuntimeError("HAProxy refused %r: %s" % (command, answer))
 
 
 def wait_for(socket_path, backend, server, done, timeout, interval=0.5, clock=time.monotonic, sleep=time.sleep):
