@@ -94,6 +94,26 @@ options:
     description: Name of the host in messages.
     type: str
     default: localhost
+  distribution:
+    description: The host's distribution (C(ansible_facts.distribution)); decides which llama.cpp backends its
+      packages can build.
+    type: str
+  distribution_version:
+    description: The release (C(22.04) on Ubuntu, the major version on Debian).
+    type: str
+  host_python:
+    description: Version of the host's python3; a release whose Requires-Python rejects it gets a uv-managed CPython.
+    type: str
+  rocm_variant:
+    description: vLLM ROCm build to install on AMD (for example C(rocm700)), for a release whose ROCm build the
+      catalog does not list. The engine gate proves after install that it is a HIP build.
+    type: str
+  llamacpp_artifact:
+    description: C(auto) builds upstream llama-server for GPU plans and uses the CPU wheel for CPU plans; C(wheel)
+      forces the C(xllamacpp) wheel (from an index serving its GPU builds); C(build) forces the source build.
+    type: str
+    default: auto
+    choices: [auto, build, wheel]
 attributes:
   check_mode:
     support: full
@@ -156,6 +176,13 @@ plan:
     sizing:
       description: max_model_len, max_num_seqs and (vLLM on GPU) gpu_memory_utilization.
       type: dict
+    build:
+      description:
+        - The engine build - C(artifact) (wheel or source), C(id) (the install directory's name), C(python)
+          (requires, source system or uv, version), C(packages), C(torch_backend), C(extra_index_urls), for
+          source builds C(source) (package, version, sha256), C(cmake_args), C(build_packages), C(build_env), and
+          C(gate), what the engine gate must find installed (torch build, linked GPU library, device name).
+      type: dict
     model_format:
       description: safetensors (vLLM) or gguf (llama.cpp).
       type: str
@@ -202,6 +229,11 @@ def main():
             revision=dict(type="str", default="main"),
             llamacpp_version=dict(type="str"),
             extra_args=dict(type="list", elements="str", default=[]),
+            distribution=dict(type="str"),
+            distribution_version=dict(type="str"),
+            host_python=dict(type="str"),
+            rocm_variant=dict(type="str"),
+            llamacpp_artifact=dict(type="str", default="auto", choices=["auto", "build", "wheel"]),
         ),
         supports_check_mode=True,
     )
@@ -213,7 +245,9 @@ def main():
             served_model_name=p["served_model_name"], venv_path=p["venv_path"], host_memory_mib=p["host_memory_mib"],
             cpu_count=p["cpu_count"], overrides=p["overrides"],
             hf_home=p["hf_home"], revision=p["revision"], llamacpp_version=p["llamacpp_version"],
-            extra_args=p["extra_args"])
+            extra_args=p["extra_args"], distribution=p["distribution"],
+            distribution_version=p["distribution_version"], host_python=p["host_python"],
+            rocm_variant=p["rocm_variant"], llamacpp_artifact=p["llamacpp_artifact"])
     except PlanError as error:
         module.fail_json(msg=str(error))
     for warning in plan["warnings"]:

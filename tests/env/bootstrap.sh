@@ -27,25 +27,36 @@ if ! docker info >/dev/null 2>&1; then
 fi
 echo "docker $(docker version --format '{{.Server.Version}}')"
 
-step "Base image $FLEET_IMAGE"
-if ! docker image inspect "$FLEET_IMAGE" >/dev/null 2>&1; then
-  # Read the Debian mirror from this machine's own apt sources (never hard-coded here).
-  mirror=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+# Read the Debian mirror from this machine's own apt sources (never hard-coded here).
+debian_mirror() {
+  cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
     | grep -E '^(URIs:|deb )' | grep -v security | head -1 \
-    | sed -E 's/^URIs: *//; s/^deb +(\[[^]]*\] +)?//; s/ .*//' || true)
-  [ -n "$mirror" ] || { echo "no Debian mirror found in /etc/apt sources" >&2; exit 1; }
-  rootfs=$(mktemp -d)
-  debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,python3,python3-apt,sudo,dbus,ca-certificates,curl,iproute2,procps \
-    bookworm "$rootfs" "$mirror" >"$FLEET_CACHE/debootstrap.log" 2>&1 \
-    || { tail -30 "$FLEET_CACHE/debootstrap.log"; exit 1; }
-  # Boot to a quiet multi-user target; no getty on a container console.
-  chroot "$rootfs" systemctl mask getty@tty1.service serial-getty@.service systemd-logind.service >/dev/null 2>&1 || true
-  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  tar -C "$rootfs" -c . | docker import -c 'CMD ["/lib/systemd/systemd"]' - "$FLEET_IMAGE" >/dev/null
-  rm -rf "$rootfs"
-fi
-docker image ls "$FLEET_IMAGE" --format '{{.Repository}}:{{.Tag}} {{.Size}}'
+    | sed -E 's/^URIs: *//; s/^deb +(\[[^]]*\] +)?//; s/ .*//' || true
+}
+
+# build_image IMAGE SUITE: a systemd-booting Debian root from Debian's archive, imported into Docker.
+build_image() {
+  local image=$1 suite=$2 mirror rootfs
+  step "Base image $image"
+  if ! docker image inspect "$image" >/dev/null 2>&1; then
+    mirror=$(debian_mirror)
+    [ -n "$mirror" ] || { echo "no Debian mirror found in /etc/apt sources" >&2; exit 1; }
+    rootfs=$(mktemp -d)
+    debootstrap --variant=minbase \
+      --include=systemd,systemd-sysv,python3,python3-apt,sudo,dbus,ca-certificates,curl,iproute2,procps \
+      "$suite" "$rootfs" "$mirror" >"$FLEET_CACHE/debootstrap-$suite.log" 2>&1 \
+      || { tail -30 "$FLEET_CACHE/debootstrap-$suite.log"; exit 1; }
+    # Boot to a quiet multi-user target; no getty on a container console.
+    chroot "$rootfs" systemctl mask getty@tty1.service serial-getty@.service systemd-logind.service >/dev/null 2>&1 || true
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    tar -C "$rootfs" -c . | docker import -c 'CMD ["/lib/systemd/systemd"]' - "$image" >/dev/null
+    rm -rf "$rootfs"
+  fi
+  docker image ls "$image" --format '{{.Repository}}:{{.Tag}} {{.Size}}'
+}
+build_image "$FLEET_IMAGE" bookworm
+# Debian 13 hosts: the Vulkan llama.cpp scenario (current llama.cpp needs newer Vulkan headers than Debian 12's)
+build_image "$FLEET_IMAGE_TRIXIE" trixie
 
 step "Controller venv $VENV (Python 3.12)"
 if [ ! -x "$VENV/bin/ansible-playbook" ] || [ "$ROOT/pyproject.toml" -nt "$VENV/.installed" ]; then

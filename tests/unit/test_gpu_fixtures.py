@@ -6,6 +6,7 @@ from fixture_loader import FIXTURE_NAMES, FIXTURES, dig, expected, load_facts
 
 
 def _plan(name, **kwargs):
+    kwargs.setdefault("rocm_variant", expected(name).get("vllm_rocm_variant"))
     return build_serving_plan(load_facts(name), host=name, **kwargs)
 
 
@@ -86,6 +87,16 @@ def test_plan_120b(name):
 @pytest.mark.parametrize("name", [n for n in FIXTURE_NAMES if "plan_v032" in expected(n)])
 def test_plan_newest_vllm(name):
     _check_plan(_plan(name, vllm_version="0.32.0"), expected(name)["plan_v032"])
+
+
+@pytest.mark.parametrize("name", [n for n in FIXTURE_NAMES if "plan_no_rocm_build" in expected(n)])
+def test_amd_instinct_without_a_rocm_build_gets_llamacpp_with_hip(name):
+    """PyPI's vllm is the CUDA build: without a ROCm build named, vLLM is never planned on AMD."""
+    plan = _plan(name, rocm_variant=None)
+    _check_plan(plan, expected(name)["plan_no_rocm_build"])
+    assert any("gpt_oss_vllm_rocm_variant" in reason for reason in plan["reasons"]), plan["reasons"]
+    with pytest.raises(PlanError, match="gpt_oss_vllm_rocm_variant"):
+        _plan(name, rocm_variant=None, engine="vllm")
 
 
 @pytest.mark.parametrize("name", [n for n in FIXTURE_NAMES if "plan_cpu" in expected(n)])

@@ -110,7 +110,7 @@ def test_mixed_vendors_serve_from_the_larger_group():
 
 def test_rdna4_gets_vllm_only_where_the_release_supports_it():
     card = gpu(vendor="amd", family="rdna4", cc=None, gfx="gfx1201", memory=32624)
-    assert build_serving_plan(facts(card), vllm_version="0.32.0")["engine"] == "vllm"
+    assert build_serving_plan(facts(card), vllm_version="0.32.0", rocm_variant="rocm700")["engine"] == "vllm"
     assert build_serving_plan(facts(card), vllm_version="0.10.2")["engine"] == "llamacpp"
 
 
@@ -156,7 +156,9 @@ def test_flashinfer_comes_with_vllm_on_hopper_and_blackwell_only():
     assert build_serving_plan(load_facts("b200-8x"))["packages"] == ["vllm[flashinfer]==0.10.2"]
     assert build_serving_plan(load_facts("h200"))["packages"] == ["vllm[flashinfer]==0.10.2"]
     assert build_serving_plan(load_facts("a100-80gb-2x"))["packages"] == ["vllm==0.10.2"]
-    assert build_serving_plan(load_facts("mi300x-8x-azure"))["packages"] == ["vllm==0.10.2"]
+    assert build_serving_plan(load_facts("mi300x-8x-azure"), rocm_variant="rocm700")["packages"] == ["vllm==0.10.2"]
+    # 0.32+ pin flashinfer-python as a hard dependency (read from the wheel): no extra to ask for
+    assert build_serving_plan(load_facts("h200"), vllm_version="0.32.0")["packages"] == ["vllm==0.32.0"]
 
 
 @pytest.mark.parametrize("overrides, needle", [({"max_model_lenght": 4096}, "max_model_lenght is not a planner setting"),

@@ -43,7 +43,8 @@ def run_parser(version, argvs):
         if os.environ.get("FLEET_REQUIRE_VLLM_PARSERS") == "1":
             pytest.fail("vLLM %s parser environment missing; run tests/env/vllm-parsers.sh" % version)
         pytest.skip("vLLM %s parser environment not built (tests/env/vllm-parsers.sh)" % version)
-    result = subprocess.run([str(python), str(ROOT / "tests/tools/check_vllm_argv.py")], input=json.dumps(argvs),
+    result = subprocess.run([str(python), str(ROOT / "tests/tools/check_vllm_argv.py"),
+                             VLLM_RELEASES[version]["parser_module"]], input=json.dumps(argvs),
                             env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
@@ -52,7 +53,8 @@ def run_parser(version, argvs):
 def plans_for(version):
     plans = {}
     for label, (fixture, kwargs) in FAMILY_HOSTS.items():
-        plan = build_serving_plan(load_facts(fixture), vllm_version=version, host=fixture, **kwargs)
+        plan = build_serving_plan(load_facts(fixture), vllm_version=version, host=fixture, rocm_variant="rocm700",
+                                  **kwargs)
         assert plan["engine"] == "vllm", (label, plan["reasons"])
         plans[label] = plan
     return plans
