@@ -142,8 +142,8 @@ FIXES = {
     "wheel-llamacpp": "set gpt_oss_llamacpp_artifact: build (the default for GPU plans: upstream llama-server built "
                       "for {backend}), or point inference_runtime_extra_index_urls at an index serving a {backend} "
                       "build of {packages}",
-    "wheel-vllm": "remove {dir} and re-run: the runtime role installs {packages} with the build the plan names "
-                  "(torch backend {torch_backend}{indexes}); a mirror or find-links directory must serve that build",
+    "wheel-vllm": "remove {dir} and re-run: the runtime role installs {packages} as the plan names it ({build}); "
+                  "a mirror or find-links directory must serve that build, not a CPU one",
     "devices": "the {backend} driver exposes no device to the engine: check `{probe}` on the host, the service "
                "user's groups (video, render) and the replica's {visible}",
 }
@@ -222,9 +222,11 @@ def check_install(module, p):
         device_only = all("lists no" in problem or "sees no GPU" in problem for problem in problems)
         fix = FIXES["devices" if device_only else kind].format(
             dir=directory, backend=gate["backend"], cmake=" ".join(p.get("cmake_args") or []) or "its backend option",
-            packages=", ".join(p.get("packages") or []) or "the engine", torch_backend=gate.get("torch_backend") or "-",
-            indexes="", probe=PROBES.get(gate["backend"], "-"), visible=gate.get("visible_env") or "device selection")
-        module.fail_json(msg=failure_message(p["host_name"], p["plan_summary"], observed["what"], problems, fix),
+            packages=", ".join(p.get("packages") or []) or "the engine",
+            build=", ".join(["torch backend %s" % gate["torch_backend"]] * bool(gate.get("torch_backend"))
+                            + ["index %s" % url for url in gate.get("indexes") or []]) or "the planned build",
+            probe=PROBES.get(gate["backend"], "-"), visible=gate.get("visible_env") or "device selection")
+        module.fail_json(msg=failure_message(p["host_name"], p["plan_summary"], problems, fix),
                          observed=_public(observed))
     module.exit_json(changed=False, checked=True, observed=_public(observed))
 
@@ -252,8 +254,7 @@ def check_serving(module, p):
         fix = ("the engine fell back to the CPU: read the replica's journal (journalctl -u %s) for the device it "
                "opened, and check `%s` and the unit's device access (DeviceAllow, groups video/render)"
                % (p["replicas"][0]["name"], PROBES.get(gate["backend"], "-")))
-        module.fail_json(msg=failure_message(p["host_name"], p["plan_summary"], "the running replicas are not on the GPU",
-                                             problems, fix), observed=observed)
+        module.fail_json(msg=failure_message(p["host_name"], p["plan_summary"], problems, fix), observed=observed)
     module.exit_json(changed=False, checked=True, observed=observed)
 
 

@@ -16,7 +16,7 @@ _DEVICE_LINE = re.compile(r"^\s+([A-Za-z]+)(\d+): (.*?)\s*$")
 # src/llama-model.cpp: LLAMA_LOG_INFO("%s: offloaded %d/%d layers to GPU\n", __func__, ...)
 _OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
 # "load_tensors:      Vulkan0 model buffer size =    97.31 MiB"
-_BUFFER = re.compile(r"^\S*:?\s+(\S+) model buffer size =\s+([\d.]+) MiB", re.M)
+_BUFFER = re.compile(r"(\S+) model buffer size =\s+([\d.]+) MiB")
 
 
 class GateError(ValueError):
@@ -125,6 +125,6 @@ def serving_problems(gate, replica, observed):
     return []
 
 
-def failure_message(host, plan_summary, what, problems, fix):
-    return ("ENGINE GATE %s: the plan is %s, but %s: %s. Fix: %s"
-            % (host, plan_summary, what, "; ".join(problems), fix))
+def failure_message(host, plan_summary, problems, fix):
+    """One line: the host, what the plan wanted, what was found (each problem names the artifact), the fix."""
+    return "ENGINE GATE %s: the plan is %s, but %s. Fix: %s" % (host, plan_summary, "; ".join(problems), fix)

@@ -312,15 +312,21 @@ def _with_build(plan, result, usable, host_info):
     result["packages"] = build.get("packages") or result["packages"]
     result["wheel_variant"] = build.get("variant", result["wheel_variant"])
     if build["artifact"] == "source":
-        # upstream llama-server takes the launcher's flags itself; the install directory holds bin/llama-server
+        # upstream llama-server takes the launcher's flags itself; the install directory holds bin/llama-server.
+        # --log-verbosity 4 makes llama.cpp log where each layer went ("offloaded N/M layers to GPU"), which the
+        # engine gate reads once the replica serves (verbosity 3, the default, does not print it).
         result["engine_version"] = build["source"]["build"]
         for replica in result["replicas"]:
             flags = replica["argv"][2:]
-            replica["argv"] = ["%s/bin/llama-server" % _venv_of(replica["argv"])] + flags + ["--metrics"]
+            replica["argv"] = (["%s/bin/llama-server" % _venv_of(replica["argv"])] + flags
+                               + ["--metrics", "--log-verbosity", "4"])
+        plan.reasons.append("llama-server --log-verbosity 4: its log names the device each layer went to (the engine "
+                            "gate requires every layer on the GPU)")
         result["argv"] = result["replicas"][0]["argv"]
     build.setdefault("id", "%s-%s-%s" % (result["engine"], result["engine_version"], result["wheel_variant"]))
     build["write_execute"] = NEEDS_WRITE_EXECUTE.get((result["engine"], result["backend"]), True)
     build["gate"] = dict(build.pop("expect"), engine=result["engine"], backend=result["backend"],
+                         torch_backend=build["torch_backend"], indexes=build["extra_index_urls"],
                          visible_env=LLAMACPP_BACKENDS[result["backend"]]["visible_env"]
                          if result["engine"] == "llamacpp" else None)
     result["build"] = build

