@@ -352,9 +352,9 @@ def _parse_nvidia_smi_csv(text):
     gpus, driver = [], None
     for number, row in enumerate(reader, header_at + 2):
         if len(row) != len(header):
-            if _nvidia_error_lines([",".join(row)]):
+            if _nvidia_error_lines([lines[number - 1]]):
                 continue
-            raise UnreadableSource("nvidia_smi_output", number, ",".join(row),
+            raise UnreadableSource("nvidia_smi_output", number, lines[number - 1].strip(),
                                    "%d comma-separated columns as in the CSV header" % len(header))
         record = dict(zip(header, (cell.strip() for cell in row)))
         address = normalize_pci_address(record.get("pci.bus_id"))
@@ -995,3 +995,77 @@ def summarize(devices, nvswitch_count=0):
         "drivers": sorted({d["driver"] for d in devices if d["driver"]}),
         "nvswitch_count": nvswitch_count,
     }
+
+
+# ----------------------------------------------------------------------- hardware readiness
+def meminfo_mib(text):
+    """MemTotal of /proc/meminfo in MiB (None when absent)."""
+    match = re.search(r"^MemTotal:\s+(\d+)\s*kB", text or "", re.M)
+    return int(match.group(1)) // 1024 if match else None
+
+
+def disk_kind(block_name, rotational):
+    """'nvme0n1' -> nvme; rotational '0' -> ssd, '1' -> hdd; else unknown."""
+    if (block_name or "").startswith("nvme"):
+        return "nvme"
+    return {"0": "ssd", "1": "hdd"}.get((rotational or "").strip(), "unknown")
+
+
+def read_disk_of(path, sysfs_root="/sys"):
+    """The disk holding `path` (its nearest existing parent): {path, device, type, free_mib}."""
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    stat, fs = os.stat(probe), os.statvfs(probe)
+    block = os.path.realpath(os.path.join(sysfs_root, "dev", "block", "%d:%d" % (os.major(stat.st_dev),
+                                                                                os.minor(stat.st_dev))))
+    disk = os.path.dirname(block) if os.path.exists(os.path.join(block, "partition")) else block
+    name = os.path.basename(disk) if os.path.isdir(disk) else None
+    return {"path": path, "device": name, "type": disk_kind(name, _read(os.path.join(disk, "queue", "rotational"))),
+            "free_mib": fs.f_bavail * fs.f_frsize // (1024 * 1024)}
+
+
+def hardware_readiness(devices, ram_mib=None, disk=None, model="openai/gpt-oss-20b"):
+    """Host RAM, the HF_HOME disk and each GPU's PCIe link against HARDWARE_GUIDE. Returns
+    {'ram_mib', 'hf_home', 'pcie': [...], 'warnings': [...], 'notes': [...]}; unknown values give no warning."""
+    guide = HARDWARE_GUIDE.get(model, {})
+    warnings, notes, links = [], [], []
+    gpus = [d for d in devices if d["healthy"] and not d["integrated"]]
+    for d in gpus:
+        if d["memory_mib"] and guide and d["memory_mib"] < guide["min_vram_mib"]:
+            warnings.append("GPU %s (%s) has %d MiB; the guides want at least %d MiB for %s (%d recommended)" % (
+                d["pci_address"], d["model"], d["memory_mib"], guide["min_vram_mib"], model, guide["rec_vram_mib"]))
+        elif d["memory_mib"] and guide and d["memory_mib"] < guide["rec_vram_mib"]:
+            notes.append("GPU %s (%s) has %d MiB: enough for %s, below the recommended %d MiB" % (
+                d["pci_address"], d["model"], d["memory_mib"], model, guide["rec_vram_mib"]))
+        link = {key: d.get(key) for key in ("pci_address", "pcie_link_gen", "pcie_link_gen_max",
+                                            "pcie_link_gen_device_max", "pcie_link_width", "pcie_link_width_max")}
+        links.append(link)
+        width, width_max = d.get("pcie_link_width"), d.get("pcie_link_width_max")
+        if width and width_max and width < width_max:
+            warnings.append("GPU %s runs its PCIe link at x%d of x%d (degraded width: reseat the card or check the "
+                            "slot)" % (d["pci_address"], width, width_max))
+        elif width_max and guide and width_max < guide["pcie_width"]:
+            warnings.append("GPU %s sits in an x%d slot; the guides recommend a full x%d link" % (
+                d["pci_address"], width_max, guide["pcie_width"]))
+        gen, gen_max, device_max = d.get("pcie_link_gen"), d.get("pcie_link_gen_max"), d.get("pcie_link_gen_device_max")
+        if gen_max and device_max and gen_max < device_max:
+            warnings.append("GPU %s: the host limits its PCIe link to gen %d (the GPU supports gen %d)" % (
+                d["pci_address"], gen_max, device_max))
+        if gen and gen_max and gen < gen_max:
+            notes.append("GPU %s runs PCIe gen %d of %d now (idle GPUs lower the link speed; if it stays low under "
+                         "load, check the slot)" % (d["pci_address"], gen, gen_max))
+    if ram_mib and guide and ram_mib < guide["min_ram_mib"]:
+        warnings.append("host RAM %d MiB is below the guides' %d-%d MiB for %s" % (
+            ram_mib, guide["min_ram_mib"], guide["rec_ram_mib"], model))
+    if disk and guide and disk.get("type") not in (None, "unknown", guide["disk"]):
+        warnings.append("HF_HOME %s is on %s (%s); the guides recommend NVMe for the weights" % (
+            disk.get("path"), disk.get("device") or "?", disk.get("type")))
+    return {"model": model, "ram_mib": ram_mib, "hf_home": disk, "pcie": links, "warnings": warnings, "notes": notes}
+
+
+def detection_lines(gpus):
+    """Lines for the plan table: sources that disagree and readiness warnings."""
+    gpus = gpus or {}
+    return (["detect    : %s" % n for n in gpus.get("notes", []) if n.startswith("sources disagree")]
+            + ["readiness : %s" % w for w in (gpus.get("readiness") or {}).get("warnings", [])])

@@ -14,6 +14,7 @@ from ansible.module_utils.gpu_catalog import (
     LLAMACPP_DEFAULT_PACKAGE, LLAMACPP_PACKAGES, MIN_CONTEXT, MODELS, NVIDIA_KERNEL_MODULES, NVIDIA_OPEN_REQUIRED,
     ROCM_VERSION_BY_FAMILY, TENSOR_PARALLEL_SIZES, VLLM_CPU_VERSIONS, VLLM_RELEASES, VLLM_ROCM_TARGETS,
 )
+from ansible.module_utils.gpu_inventory import detection_lines
 
 ENGINES = ("auto", "vllm", "llamacpp")
 # Overrides the planner understands, with their types (gpt_oss_plan_overrides).
@@ -523,4 +524,5 @@ def plan_table(plan, gpus):
     ]
     lines += ["reason    : %s" % r for r in plan["reasons"]]
     lines += ["warning   : %s" % w for w in plan["warnings"]]
+    lines += detection_lines(gpus)
     return lines
