@@ -224,7 +224,8 @@ def parse_nvidia_smi(text, source="nvidia_smi_output"):
     except ET.ParseError as error:
         line = error.position[0] if hasattr(error, "position") else 1
         lines = text.strip().splitlines() or [""]
-        raise UnreadableSource(source, line, lines[min(line, len(lines)) - 1].strip(), "well-formed nvidia-smi -q -x XML")
+        raise UnreadableSource(source, line, lines[min(line, len(lines)) - 1].strip(),
+                               "well-formed nvidia-smi -q -x XML")
     declared = re.search(r"^\s*Attached GPUs\s*:\s*(\d+)", text, re.M)
     if not gpus and not errors and not re.search(r"No devices were found", text):
         _first_unread(text, lambda line: False, source, NVIDIA_SMI_FORMATS)
@@ -699,7 +700,8 @@ def _new_device(record):
         "index": None, "pci_address": record.get("pci_address"), "vendor": vendor,
         "pci_id": "%s:%s" % (record["vendor_id"], device_id or "????"),
         "model": record.get("name"), "family": "unknown", "compute_capability": None,
-        "gfx_target": None, "memory_mib": record.get("memory_mib") or (int(nominal.group(1)) * 1024 if nominal else None),
+        "gfx_target": None,
+        "memory_mib": record.get("memory_mib") or (int(nominal.group(1)) * 1024 if nominal else None),
         "driver": record.get("driver"), "driver_version": None, "pcie_link_gen": record.get("pcie_link_gen"),
         "pcie_link_width": record.get("pcie_link_width"), "pcie_link_gen_max": record.get("pcie_link_gen_max"),
         "pcie_link_width_max": record.get("pcie_link_width_max"), "pcie_link_gen_device_max": None,
