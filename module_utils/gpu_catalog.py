@@ -118,6 +118,10 @@ AMD_DEVICES = {
     "66a0": ("Instinct MI50/MI60 (Vega 20)", "gfx906", 32752, False),
     "66a1": ("Instinct MI50 32GB / Radeon Pro VII", "gfx906", 32752, False),
     "66af": ("Radeon VII", "gfx906", 16368, False),
+    # GCN5 / Vega 10 (pci.ids: 6860 Instinct MI25/V340, 6861 Radeon PRO WX 9100, 687f RX Vega 56/64)
+    "6860": ("Instinct MI25 (Vega 10)", "gfx900", 16368, False),
+    "6861": ("Radeon PRO WX 9100 (Vega 10)", "gfx900", 16368, False),
+    "687f": ("Radeon RX Vega 56/64", "gfx900", 8176, False),
     # CDNA1..4
     "738c": ("Instinct MI100", "gfx908", 32752, False),
     "738e": ("Instinct MI100", "gfx908", 32752, False),
@@ -161,9 +165,54 @@ AMD_DEVICES = {
 
 # gfx target prefix -> AMD family. Longest prefix wins.
 AMD_FAMILY_BY_GFX = {
-    "gfx906": "gcn5", "gfx90c": "gcn5", "gfx908": "cdna1", "gfx90a": "cdna2",
+    "gfx900": "gcn5", "gfx906": "gcn5", "gfx90c": "gcn5", "gfx908": "cdna1", "gfx90a": "cdna2",
     "gfx940": "cdna3", "gfx941": "cdna3", "gfx942": "cdna3", "gfx950": "cdna4",
     "gfx103": "rdna2", "gfx110": "rdna3", "gfx115": "rdna3", "gfx120": "rdna4",
+}
+
+# Family / gfx target from a product name, for sources that print no PCI id (plain lspci, nvidia-smi's
+# table and -q text, rocminfo, rocm-smi's concise table). First match wins; names as the tools print them.
+NVIDIA_FAMILY_BY_NAME = (
+    (r"\bG?B[23]00\b|RTX 50\d0|RTX PRO \d+ Blackwell|GB[12]\d\d", "blackwell"),
+    (r"\bH[12]00\b|\bH800\b|GH200|GH100", "hopper"),
+    (r"\bL40S?\b|\bL4\b|RTX 40\d0|\bAda\b|AD10\d", "ada-lovelace"),
+    (r"\bA100\b|\bA800\b|\bA[1-4]0\b|\bA16\b|\bA2\b|RTX 30\d0|RTX A\d000|GA10\d", "ampere"),
+    (r"\bT4\b|RTX 20\d0|Quadro RTX|TU10\d", "turing"),
+    (r"V100|GV100", "volta"),
+)
+AMD_GFX_BY_NAME = (
+    (r"MI35[05]X?", "gfx950"),
+    (r"MI300X|MI300A|MI308X|MI325X", "gfx942"),
+    (r"MI2[15]0X?|Aldebaran", "gfx90a"),
+    (r"MI100|Arcturus", "gfx908"),
+    (r"MI50|MI60|Vega 20|Radeon VII|Radeon Pro VII", "gfx906"),
+    (r"MI25\b|Vega 10|WX 9100|Vega Frontier|RX Vega", "gfx900"),
+    (r"R9700|RX 9070", "gfx1201"),
+    (r"RX 7900|W7900|W7800|Navi 31", "gfx1100"),
+    (r"RX 6[89]\d0|V620|W6800|Navi 21", "gfx1030"),
+    (r"RX 67\d0|Navi 22", "gfx1031"),
+)
+# Intel display functions named like discrete cards (plain lspci prints no device id).
+INTEL_DISCRETE_NAME = r"\bArc\b|DG2|Battlemage|Data Center GPU (Flex|Max)"
+
+# Plain `lspci` (without -nn) prints names, not ids: class and vendor names -> ids.
+LSPCI_CLASS_NAMES = {
+    "vga compatible controller": "0300", "3d controller": "0302", "display controller": "0380",
+    "processing accelerators": "1200", "bridge": "0680",
+}
+LSPCI_VENDOR_NAMES = (
+    ("NVIDIA Corporation", "10de"), ("Advanced Micro Devices, Inc. [AMD/ATI]", "1002"),
+    ("Advanced Micro Devices, Inc. [AMD]", "1002"), ("Intel Corporation", "8086"),
+    ("ASPEED Technology, Inc.", "1a03"), ("Matrox Electronics Systems Ltd.", "102b"),
+    ("Huawei Technologies Co., Ltd.", "19e5"), ("Red Hat, Inc.", "1b36"), ("VMware", "15ad"),
+    ("Cirrus Logic", "1013"),
+)
+
+# Host readiness recommendations of the deployment and hardware guides, per model.
+#   min/rec_vram_mib: per GPU; min/rec_ram_mib: host RAM; disk: where HF_HOME should live; pcie_width: lanes
+HARDWARE_GUIDE = {
+    "openai/gpt-oss-20b": {"min_vram_mib": 16_384, "rec_vram_mib": 24_576, "min_ram_mib": 32_768,
+                           "rec_ram_mib": 65_536, "disk": "nvme", "pcie_width": 16},
 }
 
 # Intel: all display functions are treated as integrated except the discrete Arc/Flex/Max ids.

@@ -19,6 +19,7 @@ from ansible.module_utils.gpu_catalog import (
 from ansible.module_utils.engine_build import (
     BuildError, cuda_toolkit_for, llamacpp_build, python_for_release, vllm_cuda_install, vllm_rocm_install,
 )
+from ansible.module_utils.gpu_inventory import detection_lines
 
 ENGINES = ("auto", "vllm", "llamacpp")
 # Overrides the planner understands, with their types (gpt_oss_plan_overrides).
@@ -582,4 +583,5 @@ def plan_table(plan, gpus):
     ]
     lines += ["reason    : %s" % r for r in plan["reasons"]]
     lines += ["warning   : %s" % w for w in plan["warnings"]]
+    lines += detection_lines(gpus)
     return lines

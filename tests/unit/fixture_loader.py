@@ -20,8 +20,8 @@ def replay_options(name):
     return {
         "sysfs_root": str(folder / "sysfs") if (folder / "sysfs").is_dir() else None,
         "lspci_output": _text(folder, "lspci.txt"),
-        "nvidia_smi_output": _text(folder, "nvidia-smi.csv", "nvidia-smi.xml"),
-        "rocm_smi_output": _text(folder, "rocm-smi.json"),
+        "nvidia_smi_output": _text(folder, "nvidia-smi.csv", "nvidia-smi.xml", "nvidia-smi.txt"),
+        "rocm_smi_output": _text(folder, "rocm-smi.json", "rocm-smi.txt"),
         "rocminfo_output": _text(folder, "rocminfo.txt"),
     }
 

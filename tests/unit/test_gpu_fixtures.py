@@ -22,7 +22,7 @@ def _check_plan(plan, wanted):
 
 
 def test_there_are_enough_fixtures():
-    assert len(FIXTURE_NAMES) >= 25
+    assert len(FIXTURE_NAMES) >= 47
     models = set()
     for name in FIXTURE_NAMES:
         models.update(d["model"] for d in load_facts(name, include_integrated=True)["devices"])
@@ -44,6 +44,8 @@ def test_facts(name):
     for key, value in want.get("devices", {}).items():
         healthy = [d for d in facts["devices"] if d["healthy"]]
         assert healthy and all(d[key] == value for d in healthy), (key, [d[key] for d in healthy])
+    if "pci_addresses" in want:
+        assert [d["pci_address"] for d in facts["devices"]] == want["pci_addresses"]
     for needle in want.get("notes_contain", []):
         assert any(needle in note for note in facts["notes"]), facts["notes"]
     if "integrated" in want:
