@@ -215,6 +215,8 @@ def main():
             except OSError as error:
                 facts["notes"].append("could not read the disk of %s: %s" % (hf_home, error))
     facts["readiness"] = hardware_readiness(facts["devices"], ram_mib=ram, disk=disk, model=params["model"])
+    for warning in facts["readiness"].get("warnings", []):
+        module.warn(warning)
     module.exit_json(changed=False, ansible_facts={"gpu": facts})
 
 

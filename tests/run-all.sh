@@ -13,8 +13,12 @@ stage "bootstrap"
 bash tests/env/bootstrap.sh
 stage "stand-in apt repositories for the driver scenarios"
 bash tests/env/driver-repos.sh
-stage "vLLM parser environments"
+stage "vLLM parser environments and the real release wheels"
 bash tests/env/vllm-parsers.sh
+# llama.cpp source builds are built once per run (by the first scenario that needs one) and shared between
+# scenarios through this controller cache; a new run builds again, so the build path itself is always exercised.
+[ "${FLEET_KEEP_LLAMACPP_BUILDS:-0}" = 1 ] || rm -rf "$FLEET_CACHE/llamacpp-builds"
+mkdir -p "$FLEET_CACHE/llamacpp-builds"
 stage "test models"
 source tests/env/common.sh  # picks up the torch wheel directory found above
 mkdir -p "$FLEET_CACHE/models/tiny-gguf"
@@ -31,11 +35,11 @@ stage "lint"
 stage "unit tests"
 FLEET_REQUIRE_VLLM_PARSERS=1 "$VENV/bin/pytest" -q tests/unit
 
-stage "guardrails and weights: bad inputs change nothing, secrets never print, downloads resume (tests/integration)"
+stage "guardrails, weights, engine builds: bad inputs change nothing, secrets never print, downloads resume, CPU builds on GPU plans are refused, planned installs resolve (tests/integration)"
 rm -f "$FLEET_CACHE/reports/bad-inputs.txt" "$FLEET_CACHE/reports/weights.txt"
 "$VENV/bin/pytest" -q tests/integration
 
-for scenario in ${MOLECULE_SCENARIOS:-llamacpp gpu_driver weights fleet default}; do
+for scenario in ${MOLECULE_SCENARIOS:-llamacpp vulkan gpu_driver weights fleet default}; do
   stage "molecule test -s $scenario"
   "$VENV/bin/molecule" test -s "$scenario"
 done

@@ -85,8 +85,11 @@ CASES = [
      "gpu_driver_nvidia_branch=550 is older than the plan needs"),
     ("unknown-rocm-version", dict(GPU, gpt_oss_gpu_replay=replay("mi300x-8x-azure"), gpu_driver_rocm_version="9.9"),
      "gpu_driver_rocm_version='9.9'"),
-    ("device-user-missing", dict(GPU, gpt_oss_gpu_replay=replay("rx7900xtx-2x"), gpu_driver_device_users=["nosuchuser"]),
+    ("device-user-missing", dict(GPU, gpt_oss_gpu_replay=replay("mi100-2x"), gpu_driver_device_users=["nosuchuser"]),
      "gpu_driver_device_users lists users that do not exist"),
+    # llama.cpp's Vulkan backend needs Vulkan headers newer than Debian 12's: refused in the plan, naming the fix
+    ("vulkan-build-on-debian-12", dict(GPU, gpt_oss_gpu_replay=replay("rx7900xtx-2x")),
+     "vulkan backend cannot be built with Debian 12's packages"),
 ]
 
 
