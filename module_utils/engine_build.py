@@ -171,7 +171,7 @@ def llamacpp_build(backend, usable, wheel_packages, host):
             "cuda_major": values.get("cuda_major"), "python": {"source": "system", "version": host.get("python"),
                                                                "requires": ">=3.9", "reason": ""},
             "source": dict(LLAMACPP_SOURCE), "cmake_args": cmake, "build_packages": packages, "build_env": env,
-            "id": "%s-%s-%s" % (LLAMACPP_SOURCE["build"], variant, build_id),
+            "id": "llamacpp-%s-%s-%s" % (LLAMACPP_SOURCE["build"], variant, build_id),
             "expect": {"torch": None, "library": spec["library"].format(**values), "devices": spec["device_prefix"],
                        "gpu_layers": True},
             "reasons": reasons}

@@ -351,24 +351,10 @@ VLLM_RELEASES = {
         "module": "vllm.entrypoints.openai.api_server",
         "parser_module": "vllm.entrypoints.launchers.cli_args",
     },
-    "0.33.0": {
-        "min_cc": (8, 0),
-        "attention_flag": "--attention-backend",
-        "attention_env": None,
-        "triton_backend": "TRITON_ATTN",
-        "async_flag": None,
-        "cudagraph_flag": "--max-cudagraph-capture-size",
-        "stream_interval": True,
-        "tool_parser": "openai",
-        "blackwell_moe_env": {},
-        "blackwell_moe_args": ["--moe-backend", "flashinfer_trtllm"],
-        "rocm_env": {"VLLM_ROCM_USE_AITER": "1", "VLLM_ROCM_QUICK_REDUCE_QUANTIZATION": "INT4"},
-        "rocm_attention_backend": "ROCM_AITER_UNIFIED_ATTN",
-        # 0.33 keeps vllm/entrypoints/openai/api_server.py as a shim that runs the launcher's entry point
-        "module": "vllm.entrypoints.openai.api_server",
-        "parser_module": "vllm.entrypoints.common.cli_args",
-    },
 }
+# 0.33.0 keeps 0.32.0's flags, env names and entry point (checked against its own parser and envs.py); its
+# make_arg_parser moved to vllm/entrypoints/common/cli_args.py (api_server.py is a shim that runs the launcher).
+VLLM_RELEASES["0.33.0"] = dict(VLLM_RELEASES["0.32.0"], parser_module="vllm.entrypoints.common.cli_args")
 VLLM_DEFAULT_VERSION = "0.10.2"
 
 # ---------------------------------------------------------------------------------------------
