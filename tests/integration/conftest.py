@@ -1,4 +1,5 @@
 """A throwaway Debian 12 systemd container (the same image and options as the Molecule platforms)."""
+import os
 import time
 
 import pytest
@@ -10,7 +11,7 @@ from lab_host import CA, CACHE, IMAGE, docker
 def lab_host():
     if docker("info", check=False).returncode != 0:
         pytest.fail("no Docker engine: run tests/env/bootstrap.sh")
-    name = "gpt-oss-guardrails"
+    name = os.environ.get("FLEET_LAB_HOST", "gpt-oss-guardrails")  # another name lets two sessions run at once
     docker("rm", "-f", name, check=False)
     docker("run", "-d", "--name", name, "--hostname", name, "--cap-add", "SYS_ADMIN", "--cgroupns=host",
            "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--tmpfs", "/run", "--tmpfs", "/run/lock",
@@ -25,5 +26,8 @@ def lab_host():
     docker("exec", name, "bash", "-c", "mkdir -p /etc/gpt-oss-test/efivars-secure-boot-on && printf '\\x06\\x00"
            "\\x00\\x00\\x01' > /etc/gpt-oss-test/efivars-secure-boot-on/SecureBoot-8be4df61-93ca-11d2-aa0d-"
            "00e098032b8c")
+    # what a shared machine has: a data disk everyone uses, a team directory and a home directory of another user
+    docker("exec", name, "bash", "-c", "useradd --create-home alice && mkdir -p /data /srv/team "
+           "&& chown alice:alice /srv/team && chmod 2770 /srv/team && mkdir -p /home/alice/models")
     yield name
     docker("rm", "-f", name, check=False)
