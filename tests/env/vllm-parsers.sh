@@ -50,4 +50,14 @@ for version in $VLLM_OLD_VERSIONS; do
     touch "$target/.installed"
   fi
 done
-echo "vLLM parser environments ready under $FLEET_CACHE"
+# llama.cpp's pinned source release (the sdist the runtime role builds llama-server from): the unit tests read
+# llama-server's options from its common/arg.cpp (tests/tools/engine_options.py), checking the catalog's sha256
+sdist=$("$VENV/bin/python" -c 'import sys; sys.path.insert(0, "module_utils"); from gpu_catalog import LLAMACPP_SOURCE as s; print(s["package"], s["file"], s["sha256"])')
+read -r sdist_package sdist_file sdist_sha256 <<<"$sdist"
+if [ ! -f "$FLEET_CACHE/src/$sdist_file" ]; then
+  echo "==> $sdist_file (~37 MB), with the runtime role's own fetcher"
+  mkdir -p "$FLEET_CACHE/src"
+  "$py311" roles/inference_runtime/files/fetch-sdist "" "$sdist_package" "$sdist_file" "$sdist_sha256" \
+    "$FLEET_CACHE/src/$sdist_file"
+fi
+echo "vLLM parser environments and llama.cpp's source ready under $FLEET_CACHE"
