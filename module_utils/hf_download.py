@@ -318,7 +318,17 @@ def _link(snapshot, path, etag):
     return True
 
 
+def snapshot_alias(revision):
+    """The snapshots/ entry the plan names for a revision (the planner and the download agree through this).
+
+    The revision is never joined into a path raw: '/' becomes '--' (refs/pr/1 -> refs--pr--1), and only the
+    revision forms preflight accepts (a commit, a branch or tag name without '..', refs/pr/N) reach here.
+    """
+    return revision.replace("/", "--")
+
+
 def _write_if_different(path, content):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     try:
         with open(path) as handle:
             if handle.read() == content:
@@ -388,7 +398,7 @@ def ensure_snapshot(hub, repo, revision, hf_home, patterns=None, check_mode=Fals
         changed = _write_if_different(os.path.join(folder, "refs", ref), commit) or changed
     if revision != commit:
         # the plan names snapshots/<revision>: point it at the commit's snapshot
-        alias = os.path.join(folder, "snapshots", revision.replace("/", "--"))
+        alias = os.path.join(folder, "snapshots", snapshot_alias(revision))
         if not (os.path.islink(alias) and os.readlink(alias) == commit):
             if os.path.lexists(alias):
                 os.remove(alias)

@@ -19,6 +19,7 @@ from ansible.module_utils.engine_build import (
     BuildError, cuda_toolkit_for, llamacpp_build, vllm_cpu_install, vllm_cuda_install, vllm_rocm_install,
 )
 from ansible.module_utils.gpu_inventory import detection_lines
+from ansible.module_utils.hf_download import snapshot_alias
 
 ENGINES = ("auto", "vllm", "llamacpp")
 # Overrides the planner understands, with their types (gpt_oss_plan_overrides).
@@ -257,6 +258,10 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
                         % (model, ", ".join(sorted(MODELS))))
     if engine not in ENGINES:
         raise PlanError("gpt_oss_engine=%r is not one of %s" % (engine, ", ".join(ENGINES)))
+    if overrides.get("max_model_len", 0) > MODELS[model]["max_context"]:
+        raise PlanError("gpt_oss_plan_overrides.max_model_len=%d is longer than %s's context window (%d tokens); "
+                        "use at most %d" % (overrides["max_model_len"], model, MODELS[model]["max_context"],
+                                            MODELS[model]["max_context"]))
     plan = _Plan(host, model)
     plan.rocm_variant = rocm_variant
     host_info = {"distribution": distribution, "distribution_version": distribution_version,
@@ -278,7 +283,7 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
                             "to serve with llama.cpp (or gpt_oss_engine: vllm for the vLLM CPU build) anyway."
                             % (host, "none detected" if not gpus or not gpus.get("devices") else "; ".join(plan.warnings)))
         result = _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count)
-        return _add_extra_args(_with_build(plan, result, [], host_info), extra_args)
+        return _check_ports(_add_extra_args(_with_build(plan, result, [], host_info), extra_args))
 
     try:
         result = _gpu_plan(plan, usable, engine, vllm_version, common, overrides)
@@ -288,7 +293,18 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
         plan.warnings.append("%s does not fit on the GPUs; gpt_oss_allow_cpu=true -> serving on the CPU" % model)
         result = _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cpu_count)
         usable = []
-    return _add_extra_args(_with_build(plan, result, usable, host_info), extra_args)
+    return _check_ports(_add_extra_args(_with_build(plan, result, usable, host_info), extra_args))
+
+
+def _check_ports(result):
+    """Replicas take consecutive ports from gpt_oss_port; the last one must still be a port."""
+    last = max(replica["port"] for replica in result["replicas"])
+    if last > 65535:
+        first = min(replica["port"] for replica in result["replicas"])
+        raise PlanError("gpt_oss_port=%d: this plan runs %d replicas on ports %d-%d, past 65535; use gpt_oss_port "
+                        "%d or lower" % (first, len(result["replicas"]), first, last,
+                                         65535 - len(result["replicas"]) + 1))
+    return result
 
 
 def _with_build(plan, result, usable, host_info):
@@ -346,15 +362,95 @@ def check_extra_args(extra_args):
 
 
 def _add_extra_args(result, extra_args):
-    """Append the user's engine arguments to every replica; a flag the plan already sets is refused."""
+    """Append the user's engine arguments to every replica. Refused here, before any host changes: an option the
+    planned server does not have (module_utils/engine_options.py, generated from the real parsers and sources by
+    tests/tools/engine_options.py), and a flag the plan already sets, under any of its spellings."""
     if not extra_args:
         return result
-    owned = {a for a in result["replicas"][0]["argv"] if a.startswith("--")}
-    clash = sorted({a.split("=", 1)[0] for a in extra_args} & owned)
+    import difflib
+    from ansible.module_utils.engine_options import (
+        LLAMACPP_ALIASES, LLAMACPP_OPTIONS, VLLM_ALIASES, VLLM_CPU_ALIASES, VLLM_CPU_OPTIONS, VLLM_OPTIONS,
+    )
+    version = result["engine_version"]
+    if result["engine"] == "vllm":
+        # vLLM's ROCm builds are the same release's sources: the CUDA wheel's parser stands for them
+        cpu = result["backend"] == "cpu"
+        options = (VLLM_CPU_OPTIONS if cpu else VLLM_OPTIONS).get(version)
+        aliases = (VLLM_CPU_ALIASES if cpu else VLLM_ALIASES).get(version, {})
+        server, usage, syntax = "%s %s's server" % ("vllm-cpu" if cpu else "vLLM", version), "vllm serve --help", "vllm"
+    elif result["build"]["artifact"] == "source":  # upstream llama-server, run directly
+        key = "llama-server-%s" % version
+        options, aliases = LLAMACPP_OPTIONS.get(key), LLAMACPP_ALIASES.get(key, {})
+        server, usage, syntax = "llama.cpp %s's llama-server" % version, "llama-server --help", "llama.cpp"
+    else:  # the xllamacpp wheel, through our launcher: its own parser is all it takes
+        options, aliases = LLAMACPP_OPTIONS.get(LLAMACPP_LAUNCHER), LLAMACPP_ALIASES.get(LLAMACPP_LAUNCHER, {})
+        server, usage, syntax = "the %s launcher" % LLAMACPP_LAUNCHER, "%s --help" % LLAMACPP_LAUNCHER, "argparse"
+    if options is None:
+        raise PlanError("gpt_oss_engine_extra_args cannot be checked: module_utils/engine_options.py has no option "
+                        "table for %s; regenerate it with tests/tools/engine_options.py from that release's artifact"
+                        % server)
+
+    def name_of(arg):
+        """The option an argument names, as that server's parser reads it; None for a value."""
+        if not arg.startswith("-") or re.match(r"^-\d+$|^-\d*\.\d+$", arg):
+            return None  # a value (argparse and llama.cpp both take negative numbers as values)
+        if syntax == "llama.cpp":
+            # common/arg.cpp common_params_parse_ex: '_' -> '-' in a --option, then an exact match (no --opt=value)
+            return arg.replace("_", "-") if arg.startswith("--") else arg
+        name = arg.split("=", 1)[0]
+        if syntax == "vllm" and name.startswith("--"):
+            # FlexibleArgumentParser.parse_args: '_' -> '-' up to the first '.'; --opt.key sets one key of --opt
+            name = name.split(".", 1)[0].replace("_", "-")
+        elif syntax == "vllm" and name.startswith("-O") and "-O" not in options:
+            name = "--optimization-level"  # FlexibleArgumentParser turns -O3 / -O=3 / -O 3 into it (0.32+)
+        if not name.startswith("--") and name not in options and name[:2] in options:
+            name = name[:2]  # argparse: a one-letter option with its value attached (-O3)
+        return name
+
+    for arg in extra_args:
+        name = name_of(arg)
+        if name is None or name in options:
+            continue
+        if syntax == "llama.cpp" and "=" in arg and name_of(arg.split("=", 1)[0]) in options:
+            raise PlanError("gpt_oss_engine_extra_args has %s, but %s takes an option's value as the next argument, "
+                            "not after '=': write '%s', '%s'" % ((arg, server) + tuple(arg.split("=", 1))))
+        longer = sorted(o for o in options if o.startswith(name) and name.startswith("--")) \
+            if syntax != "llama.cpp" else []
+        if len(longer) == 1:
+            raise PlanError("gpt_oss_engine_extra_args has %s, an abbreviation %s would read as %s; write the option "
+                            "out in full (an abbreviation can mean another option in the next release)"
+                            % (arg, server, longer[0]))
+        close = longer[:3] or difflib.get_close_matches(name, sorted(options), n=1, cutoff=0.75)
+        hint = ("did you mean %s?" % " or ".join(close)) if close else "no option of that server is close"
+        if syntax == "vllm" and any(name in table for table in LLAMACPP_OPTIONS.values()):
+            hint += "; it is a llama.cpp option, and this plan runs vLLM"
+        elif syntax != "vllm" and any(name in table for table in VLLM_OPTIONS.values()):
+            hint += "; it is a vLLM option, and this plan runs llama.cpp"
+        elif syntax == "argparse" and any(name in table for key, table in LLAMACPP_OPTIONS.items()
+                                          if key != LLAMACPP_LAUNCHER):
+            hint += "; llama-server has it, but this plan runs llama.cpp from the xllamacpp wheel through the launcher"
+        if len(options) <= 20:
+            hint += "; it takes only %s" % ", ".join(sorted(options))
+        raise PlanError("gpt_oss_engine_extra_args has %s, which %s does not accept (%s); see '%s'"
+                        % (name if name == arg.split("=", 1)[0] else arg, server, hint, usage))
+
+    owned = {}
+    for arg in result["replicas"][0]["argv"]:
+        name = name_of(arg)
+        if name in options:
+            owned.setdefault(aliases.get(name, name), name)
+    clash = []
+    for arg in extra_args:
+        name = name_of(arg)
+        primary = aliases.get(name, name)
+        if name in options and primary in owned:
+            label = name if name == owned[primary] else "%s (%s)" % (name, owned[primary])
+            if label not in clash:
+                clash.append(label)
     if clash:
         raise PlanError("gpt_oss_engine_extra_args sets %s, which the plan already sets; use the matching setting "
                         "(gpt_oss_port, gpt_oss_bind_address, gpt_oss_plan_overrides, ...) instead"
-                        % ", ".join(clash))
+                        % ", ".join(sorted(clash)))
     for replica in result["replicas"]:
         replica["argv"].extend(extra_args)
     result["reasons"].append("extra engine arguments from gpt_oss_engine_extra_args: %s" % " ".join(extra_args))
@@ -409,7 +505,8 @@ def weights_location(model, model_format, hf_home=None, revision="main", model_p
     filename = (gguf_file or spec["gguf_file"]) if model_format == "gguf" else None
     snapshot = None
     if hf_home:
-        snapshot = "%s/hub/models--%s/snapshots/%s" % (hf_home.rstrip("/"), repo.replace("/", "--"), revision)
+        snapshot = "%s/hub/models--%s/snapshots/%s" % (hf_home.rstrip("/"), repo.replace("/", "--"),
+                                                         snapshot_alias(revision))
     base = model_path or snapshot
     path = ("%s/%s" % (base, filename) if filename else base) if base else (repo if not filename else filename)
     return {"repo": repo, "revision": revision, "file": filename, "snapshot_dir": snapshot, "path": path,

@@ -14,6 +14,7 @@ import time
 import urllib.request
 
 import pytest
+from ansible.module_utils.serving_planner import weights_location
 
 from lab_host import CACHE, ROOT
 
@@ -63,8 +64,8 @@ def hub():
     standin.stop()
 
 
-def module_argv(hub_url, hf_home, check=False):
-    args = {"repo": REPO, "revision": "main", "hf_home": str(hf_home), "endpoint": hub_url,
+def module_argv(hub_url, hf_home, check=False, revision="main"):
+    args = {"repo": REPO, "revision": revision, "hf_home": str(hf_home), "endpoint": hub_url,
             "allow_patterns": PATTERNS, "progress_file": str(hf_home) + ".progress"}
     return [str(pathlib.Path(sys.executable).parent / "ansible"), "localhost", "-m", "hf_snapshot",
             "-a", json.dumps(args)] + (["--check"] if check else [])
@@ -76,8 +77,8 @@ def module_env():
                 ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
 
 
-def run_module(hub_url, hf_home, check=False):
-    result = subprocess.run(module_argv(hub_url, hf_home, check), cwd=ROOT, env=module_env(), capture_output=True,
+def run_module(hub_url, hf_home, check=False, revision="main"):
+    result = subprocess.run(module_argv(hub_url, hf_home, check, revision), cwd=ROOT, env=module_env(), capture_output=True,
                             text=True, timeout=600)
     output = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     assert not output.get("failed"), output.get("msg")
@@ -218,6 +219,25 @@ def test_a_corrupted_blob_is_detected_and_refetched(hub, tmp_path):
     assert hashlib.sha256(blob.read_bytes()).hexdigest() == entry["etag"]
     report("flipped one byte of the %d-byte blob: detected, only that file re-fetched (%d bytes), sha256 matches"
            % (entry["size"], sent["total_bytes"]))
+
+
+def test_a_pull_request_revision_lands_where_the_plan_and_huggingface_hub_look(hub, tmp_path):
+    """refs/pr/1 is never joined into a path raw: the ref file is refs/refs/pr/1 (huggingface_hub's layout), the
+    snapshot alias the plan names is refs--pr--1, and huggingface_hub itself finds the snapshot offline."""
+    hf_home = tmp_path / "hf"
+    result = run_module(hub.url, hf_home, revision="refs/pr/1")
+    planned = weights_location(REPO, "safetensors", str(hf_home), "refs/pr/1")
+    folder = pathlib.Path(result["snapshot_dir"]).parents[1]
+    assert (folder / "refs" / "refs" / "pr" / "1").read_text() == result["commit"]
+    assert pathlib.Path(planned["snapshot_dir"]).resolve() == pathlib.Path(result["snapshot_dir"]).resolve()
+    assert pathlib.Path(planned["snapshot_dir"]).name == "refs--pr--1"
+    assert not any(p.name == ".." for p in folder.rglob("*"))
+    code = "from huggingface_hub import snapshot_download\nprint(snapshot_download(%r, revision='refs/pr/1'))" % REPO
+    offline = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, HF_HUB_OFFLINE="1",
+                                                                     HF_HOME=str(hf_home)),
+                             capture_output=True, text=True, timeout=60)
+    assert offline.returncode == 0, offline.stderr
+    assert offline.stdout.split()[0] == result["snapshot_dir"]
 
 
 def test_unknown_revision_names_the_variable(hub, tmp_path):

@@ -94,7 +94,8 @@ class Stats(object):
 
 
 def make_handler(repos, stats, rate):
-    api = re.compile(r"^/api/models/([^/]+/[^/]+)(?:/revision/([^/]+))?$")
+    # a revision may hold slashes (refs/pr/1, quoted as refs%2Fpr%2F1 by clients)
+    api = re.compile(r"^/api/models/([^/]+/[^/]+)(?:/revision/(.+))?$")
     paths_info = re.compile(r"^/api/models/([^/]+/[^/]+)/paths-info/([^/]+)$")
     resolve = re.compile(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$")
 
@@ -115,7 +116,8 @@ def make_handler(repos, stats, rate):
 
         def _repo(self, repo_id, rev):
             repo = repos.get(repo_id)
-            if repo is None or rev not in ("main", repo["sha"]):
+            # the hub resolves a pull request's ref to its head commit: here, the one commit of each repository
+            if repo is None or rev not in ("main", "refs/pr/1", repo["sha"]):
                 return None
             return repo
 
