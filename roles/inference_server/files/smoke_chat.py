@@ -1,5 +1,7 @@
-"""Send one chat completion and time it. argv: URL MODEL PROMPT MAX_TOKENS; the API key comes on stdin
-(so it never shows in a process listing). Prints JSON: status, latency_s, completion_tokens, content_chars."""
+"""Send one chat completion and time it, then the same request without a key and with a wrong one (a server that
+accepts those is open to anyone). argv: URL MODEL PROMPT MAX_TOKENS; the API key comes on stdin (so it never shows
+in a process listing). Prints JSON: status, latency_s, completion_tokens, content_chars, and the status codes of
+the unauthenticated requests (no_key_status, wrong_key_status)."""
 import json
 import sys
 import time
@@ -7,7 +9,7 @@ import urllib.error
 import urllib.request
 
 url, model, prompt, max_tokens = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-key = sys.stdin.read().strip()
+key = sys.stdin.read().rstrip("\n")
 body = json.dumps({"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens})
 request = urllib.request.Request(url, data=body.encode(), method="POST", headers={
     "Content-Type": "application/json", "Authorization": "Bearer " + key})
@@ -20,7 +22,22 @@ except urllib.error.HTTPError as error:
 latency = time.monotonic() - started
 choices = payload.get("choices") or [{}]
 message = choices[0].get("message") or {}
-print(json.dumps({"status": status, "latency_s": round(latency, 3),
+
+
+def status_without(authorization):
+    headers = {"Content-Type": "application/json"}
+    if authorization:
+        headers["Authorization"] = authorization
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body.encode(), method="POST", headers=headers),
+                                    timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+print(json.dumps({"no_key_status": status_without(None), "wrong_key_status": status_without("Bearer x" + key[::-1]),
+                  "status": status, "latency_s": round(latency, 3),
                   "choices": len(payload.get("choices") or []),
                   "completion_tokens": (payload.get("usage") or {}).get("completion_tokens", 0),
                   "content_chars": len((message.get("content") or "") + (message.get("reasoning_content") or ""))}))
