@@ -36,7 +36,7 @@ DURATION = re.compile(r"^[0-9]+(us|ms|s|m|h|d)?$")
 SIZE = re.compile(r"^[0-9]+(\.[0-9]+)?\s?([KMGTP]i?B?|B)?$")
 # a pip requirement or package name (no options: an item starting with '-' would be an option to pip/uv)
 REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\[\],<>=!~*+-]*$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")  # as get_url's checksum takes it
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -112,7 +112,7 @@ RULES = {
     "inference_runtime_python": ("host_path_or_name", None),
     "inference_runtime_index_url": ("url", "index"),
     "inference_runtime_extra_index_urls": ("url_list", "index"),
-    "inference_runtime_find_links": ("url_list", "index"),
+    "inference_runtime_find_links": ("url_or_dir_list", "index"),
     "inference_runtime_uv_cache_dir": ("owned_dir", "install"),
     "inference_runtime_extra_packages": ("requirement_list", None),
     "inference_runtime_cpu_remove_packages": ("requirement_list", None),
@@ -337,7 +337,7 @@ def _check_sha256_map(name, value):
         return "%s must be a mapping" % name
     for key, digest in value.items():
         if not isinstance(digest, str) or not SHA256.match(digest):
-            return "%s.%s=%r is not a sha256 (64 lower-case hex digits)" % (name, key, digest)
+            return "%s.%s=%r is not a checksum; write sha256: and 64 lower-case hex digits" % (name, key, digest)
     return None
 
 
@@ -390,6 +390,9 @@ CHECKERS = {
     "secret_list": _each(_check_secret),
     "url": _check_url,
     "url_list": _each(_check_url),
+    # pip and uv take a directory of wheels as well as a URL here
+    "url_or_dir_list": _each(lambda name, value, option: _check_path(name, value, empty_ok=False)
+                             if isinstance(value, str) and value.startswith("/") else _check_url(name, value, option)),
     "proxy_url": _check_proxy,
     "no_proxy": _pattern(re.compile(r"^[A-Za-z0-9.,:*/_-]*$"), "a comma-separated list of hosts, domains and CIDR blocks"),
     "duration": _pattern(DURATION, "a time such as 5s, 300ms or 10m"),

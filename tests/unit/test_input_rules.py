@@ -3,6 +3,7 @@ exists for. The end-to-end proof (rejected before any change, host unchanged) is
 real systemd reading the quoted values back is tests/integration/test_unit_quoting.py."""
 import os
 import pathlib
+import re
 import stat as stat_module
 
 import pytest
@@ -31,7 +32,7 @@ def test_every_owned_directory_has_an_owner_and_mode():
 
 def test_options_that_may_hold_credentials_are_no_log_in_their_specs():
     """preflight sends no_log options to fleet_inputs as `sensitive` (never echoed, not even at -vvv)."""
-    credential_kinds = {"secret", "secret_list", "url", "url_list", "proxy_url"}
+    credential_kinds = {"secret", "secret_list", "url", "url_list", "url_or_dir_list", "proxy_url"}
     for name, (kind, _) in RULES.items():
         if kind in credential_kinds:
             assert SPECS[name].get("no_log") is True, name
@@ -75,6 +76,9 @@ def errors(**values):
     ({"gpt_oss_port": True}, "must be a whole number"),
     ({"load_balancer_timeout_server": "5 min"}, "load_balancer_timeout_server"),
     ({"monitoring_labels": {"team x": "a"}}, "label name"),
+    ({"gpu_driver_key_checksums": {"gpt-oss-rocm": "43f37e55" * 8}}, "is not a checksum"),
+    ({"inference_runtime_find_links": ["/opt/wheels dir"]}, "inference_runtime_find_links[0]=/opt/wheels dir"),
+    ({"inference_runtime_find_links": ["https://u:p@wheels.lab/"]}, "has credentials"),
     ({"gpt_oss_service_user": "root:root"}, "gpt_oss_service_user"),
     ({"gpt_oss_bind_address": "not an address!"}, "gpt_oss_bind_address=not an address!"),
 ])
@@ -95,6 +99,10 @@ def test_bad_values_are_refused_naming_the_variable(values, needle):
     {"gpt_oss_port": "8001", "gpt_oss_allow_cpu": True, "inference_server_firewall": False},
     {"gpt_oss_bind_address": "::", "gpt_oss_advertise_address": "10.1.2.3"},
     {"model_weights_controller_dir": "weights/20b", "inference_runtime_python": "python3.12"},
+    # what the Molecule scenarios set
+    {"inference_runtime_find_links": ["/opt/gpt-oss-test/wheels", "https://wheels.lab/cpu/"]},
+    {"gpu_driver_key_checksums": {"gpt-oss-rocm": "sha256:" + "43f37e55" * 8}},
+    {"model_mirror_upstream_netloc": "hf-hub:8080", "model_mirror_upstream_scheme": "http"},
 ])
 def test_good_values_pass(values):
     assert errors(**values) == []
@@ -172,3 +180,35 @@ def test_rollouts_that_drain_everything_or_cannot_be_read_are_refused(serial, ma
     (1, {"gw": 4}, False), ("60%", {"gw": 5}, False), ("2", {"gw": 3}, False), (4, {"gw": 4}, True), (1, {}, False)])
 def test_rollouts_that_keep_servers_up_pass(serial, members, allow):
     assert check_rollout(serial, 0, members, allow) == []
+
+
+def _settings(tree):
+    """Every variable set in an inventory tree (Molecule's provisioner inventory, or an inventory's group_vars)."""
+    found = {}
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            if key in SPECS:
+                found.setdefault(key, []).append(value)
+            elif isinstance(value, (dict, list)):
+                for name, values in _settings(value).items():
+                    found.setdefault(name, []).extend(values)
+    elif isinstance(tree, list):
+        for item in tree:
+            for name, values in _settings(item).items():
+                found.setdefault(name, []).extend(values)
+    return found
+
+
+SHIPPED = sorted(ROOT.glob("molecule/*/molecule.yml")) + sorted(ROOT.glob("inventories/**/*.yml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[str(p.relative_to(ROOT)) for p in SHIPPED])
+def test_what_the_scenarios_and_example_inventories_set_passes(path):
+    """The rules refuse hostile values, not what the project's own scenarios and examples use (templated values,
+    which Ansible renders first, are left out)."""
+    # Molecule expands ${VAR:-default} in molecule.yml before Ansible sees it
+    text = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", path.read_text())
+    settings = _settings(yaml.safe_load(text))
+    literal = {name: value for name, values in settings.items() for value in values
+               if "{{" not in str(value) and "$" not in str(value)}
+    assert check_inputs(literal, SPECS) == []
