@@ -61,10 +61,6 @@ def parse_stat(text):
         return None, None
 
 
-def parse_stat_start_time(text):
-    return parse_stat(text)[1]
-
-
 def controller_id(proc="/proc"):
     """Where PIDs of this controller mean something: the kernel's boot id and this process's PID namespace.
 

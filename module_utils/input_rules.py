@@ -218,7 +218,7 @@ def _check_path(name, value, empty_ok=True):
     return None
 
 
-def _check_owned_dir(name, value, use):
+def _check_owned_dir(name, value, use=None):
     error = _check_path(name, value, empty_ok=False)
     if error and value not in SYSTEM_DIRS:
         return error
@@ -232,7 +232,7 @@ def _check_owned_dir(name, value, use):
     return None
 
 
-def _check_url(name, value, credentials):
+def _check_url(name, value, credentials=None):
     if value == "":
         return None
     if not isinstance(value, str) or CONTROL.search(value):
@@ -246,7 +246,7 @@ def _check_url(name, value, credentials):
     return None
 
 
-def _check_proxy(name, value, credentials):
+def _check_proxy(name, value, credentials=None):
     if value == "":
         return None
     match = PROXY_URL.match(value) if isinstance(value, str) else None
@@ -258,13 +258,13 @@ def _check_proxy(name, value, credentials):
     return None
 
 
-def _check_address(name, value):
+def _check_address(name, value, option=None):
     if value == "" or (isinstance(value, str) and (IPV4.match(value) or IPV6.match(value) or HOSTNAME.match(value))):
         return None
     return "%s=%s is not an address; use an IP address such as 127.0.0.1 or 0.0.0.0, or a host name" % (name, value)
 
 
-def _check_secret(name, value):
+def _check_secret(name, value, option=None):
     if value == "":
         return None
     if not isinstance(value, str) or re.search(r"[^\x21-\x7e]", value):
@@ -273,7 +273,7 @@ def _check_secret(name, value):
     return None
 
 
-def _check_revision(name, value):
+def _check_revision(name, value, option=None):
     if not isinstance(value, str):
         return ("%s=%r is not a string: YAML read it as a number (%s). Quote a revision that looks like one "
                 "(0755 or 1e10 would be read as 493 or 10000000000.0): %s: \"...\"" % (name, value, type(value).__name__, name))
@@ -292,8 +292,7 @@ def _each(checker):
         if not isinstance(value, list):
             return "%s must be a list" % name
         for index, item in enumerate(value):
-            error = checker("%s[%d]" % (name, index), item) if option is None else checker(
-                "%s[%d]" % (name, index), item, option)
+            error = checker("%s[%d]" % (name, index), item, option)
             if error:
                 return error
         return None
@@ -308,20 +307,20 @@ def _pattern(regex, what):
     return check
 
 
-def _check_argv_item(name, value):
+def _check_argv_item(name, value, option=None):
     if not isinstance(value, str) or not value.strip() or CONTROL.search(value):
         return ("%s=%r: engine arguments must be non-empty strings on one line, one list item per argument, e.g. "
                 "['--seed', '1']" % (name, value))
     return None
 
 
-def _check_text(name, value):
+def _check_text(name, value, option=None):
     if not isinstance(value, str) or CONTROL.search(value):
         return "%s must be text on one line (no control characters)" % name
     return None
 
 
-def _check_labels(name, value):
+def _check_labels(name, value, option=None):
     if not isinstance(value, dict):
         return "%s must be a mapping of label names to values" % name
     for key, label in value.items():
@@ -332,7 +331,7 @@ def _check_labels(name, value):
     return None
 
 
-def _check_sha256_map(name, value):
+def _check_sha256_map(name, value, option=None):
     if not isinstance(value, dict):
         return "%s must be a mapping" % name
     for key, digest in value.items():
@@ -341,7 +340,7 @@ def _check_sha256_map(name, value):
     return None
 
 
-def _check_pattern_map(name, value):
+def _check_pattern_map(name, value, option=None):
     if not isinstance(value, dict):
         return "%s must be a mapping" % name
     for key, patterns in value.items():
@@ -351,19 +350,40 @@ def _check_pattern_map(name, value):
     return None
 
 
-def _check_controller_path(name, value):
+def _check_controller_path(name, value, option=None):
     if value == "" or (isinstance(value, str) and not CONTROL.search(value)):
         return None
     return "%s must be a path on one line" % name
 
 
-def _check_host_path_or_name(name, value):
+def _check_host_path_or_name(name, value, option=None):
     if isinstance(value, str) and (SAFE_TOKEN.match(value) or _check_path(name, value) is None):
         return None
     return "%s=%r must be a command name (python3) or an absolute path" % (name, value)
 
 
-def _check_token_path(name, value):
+def _check_host_path(name, value, option=None):
+    return _check_path(name, value)
+
+
+def _check_host_path_required(name, value, option=None):
+    return _check_path(name, value, empty_ok=False)
+
+
+def _check_url_or_dir(name, value, credentials=None):
+    """pip and uv take a directory of wheels as well as a URL (--find-links)."""
+    if isinstance(value, str) and value.startswith("/"):
+        return _check_path(name, value, empty_ok=False)
+    return _check_url(name, value, credentials)
+
+
+def _checked_elsewhere(name, value, option=None):
+    """The planner (overrides, replay), preflight's OS check and rollout.yml's batch check read these; their spec
+    type is checked by check_type."""
+    return None
+
+
+def _check_token_path(name, value, option=None):
     if isinstance(value, str) and all(SAFE_TOKEN.match(part) for part in value.split("/")):
         return None
     return "%s=%r must be letters, digits and . _ + - (organisation/name)" % (name, value)
@@ -371,40 +391,38 @@ def _check_token_path(name, value):
 
 CHECKERS = {
     "owned_dir": _check_owned_dir,
-    "host_path": lambda name, value, option=None: _check_path(name, value),
-    "host_path_list": _each(lambda name, value: _check_path(name, value, empty_ok=False)),
-    "host_path_or_name": lambda name, value, option=None: _check_host_path_or_name(name, value),
-    "controller_path": lambda name, value, option=None: _check_controller_path(name, value),
+    "host_path": _check_host_path,
+    "host_path_list": _each(_check_host_path_required),
+    "host_path_or_name": _check_host_path_or_name,
+    "controller_path": _check_controller_path,
     "token": _pattern(SAFE_TOKEN, "a plain word (letters, digits and . _ + -)"),
-    "token_path": lambda name, value, option=None: _check_token_path(name, value),
+    "token_path": _check_token_path,
     "unix_name": _pattern(UNIX_NAME, "a user or group name (lower-case letters, digits, _ and -)"),
     "unix_name_list": _each(_pattern(UNIX_NAME, "a user name (lower-case letters, digits, _ and -)")),
     "served_name": _pattern(SERVED_NAME, "a model name clients can send: letters, digits and . _ : / + - (at most 128; "
                                          "no spaces, '$' or '%', which systemd would expand)"),
-    "revision": lambda name, value, option=None: _check_revision(name, value),
+    "revision": _check_revision,
     "argv": _each(_check_argv_item),
-    "address": lambda name, value, option=None: _check_address(name, value),
+    "address": _check_address,
     "address_list": _each(_pattern(re.compile(r"^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$"), "an address or CIDR block")),
     "netloc": _pattern(re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$"), "host[:port]"),
-    "secret": lambda name, value, option=None: _check_secret(name, value),
+    "secret": _check_secret,
     "secret_list": _each(_check_secret),
     "url": _check_url,
     "url_list": _each(_check_url),
-    # pip and uv take a directory of wheels as well as a URL here
-    "url_or_dir_list": _each(lambda name, value, option: _check_path(name, value, empty_ok=False)
-                             if isinstance(value, str) and value.startswith("/") else _check_url(name, value, option)),
+    "url_or_dir_list": _each(_check_url_or_dir),
     "proxy_url": _check_proxy,
     "no_proxy": _pattern(re.compile(r"^[A-Za-z0-9.,:*/_-]*$"), "a comma-separated list of hosts, domains and CIDR blocks"),
     "duration": _pattern(DURATION, "a time such as 5s, 300ms or 10m"),
     "size": _pattern(SIZE, "a size such as 500G"),
     "requirement_list": _each(_pattern(REQUIREMENT, "a package requirement such as name==1.2 (no options)")),
-    "text": lambda name, value, option=None: _check_text(name, value),
-    "labels": lambda name, value, option=None: _check_labels(name, value),
-    "sha256_map": lambda name, value, option=None: _check_sha256_map(name, value),
-    "pattern_map": lambda name, value, option=None: _check_pattern_map(name, value),
-    "checked_by_planner": lambda name, value, option=None: None if isinstance(value, dict) else "%s must be a mapping" % name,
-    "checked_by_rollout": lambda name, value, option=None: None,
-    "checked_by_preflight": lambda name, value, option=None: None if isinstance(value, dict) else "%s must be a mapping" % name,
+    "text": _check_text,
+    "labels": _check_labels,
+    "sha256_map": _check_sha256_map,
+    "pattern_map": _check_pattern_map,
+    "checked_by_planner": _checked_elsewhere,
+    "checked_by_rollout": _checked_elsewhere,
+    "checked_by_preflight": _checked_elsewhere,
 }
 
 
@@ -437,7 +455,7 @@ def check_inputs(values, specs):
         error = check_type(name, value, spec)
         if error is None and spec.get("type", "str") in ("str", "path", "list", "raw", "dict"):
             kind, option = RULES[name]
-            error = CHECKERS[kind](name, value, option) if option is not None else CHECKERS[kind](name, value)
+            error = CHECKERS[kind](name, value, option)
         if error:
             errors.append(error)
     return errors

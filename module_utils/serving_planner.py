@@ -7,6 +7,7 @@ in gpu_catalog.py; every decision is recorded in `reasons`.
 """
 from __future__ import annotations
 
+import difflib
 import re
 
 from ansible.module_utils.gpu_catalog import (
@@ -17,6 +18,9 @@ from ansible.module_utils.gpu_catalog import (
 )
 from ansible.module_utils.engine_build import (
     BuildError, cuda_toolkit_for, llamacpp_build, vllm_cpu_install, vllm_cuda_install, vllm_rocm_install,
+)
+from ansible.module_utils.engine_options import (
+    LLAMACPP_ALIASES, LLAMACPP_OPTIONS, VLLM_ALIASES, VLLM_CPU_ALIASES, VLLM_CPU_OPTIONS, VLLM_OPTIONS,
 )
 from ansible.module_utils.gpu_inventory import detection_lines
 from ansible.module_utils.hf_download import snapshot_alias
@@ -367,10 +371,6 @@ def _add_extra_args(result, extra_args):
     tests/tools/engine_options.py), and a flag the plan already sets, under any of its spellings."""
     if not extra_args:
         return result
-    import difflib
-    from ansible.module_utils.engine_options import (
-        LLAMACPP_ALIASES, LLAMACPP_OPTIONS, VLLM_ALIASES, VLLM_CPU_ALIASES, VLLM_CPU_OPTIONS, VLLM_OPTIONS,
-    )
     version = result["engine_version"]
     if result["engine"] == "vllm":
         # vLLM's ROCm builds are the same release's sources: the CUDA wheel's parser stands for them

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from ansible.module_utils.host_lock import (
-    acquire, describe, judge, make_holder, parse_lock, parse_stat_start_time, pid_alive, process_start_time, read_lock,
+    acquire, describe, judge, make_holder, parse_lock, parse_stat, pid_alive, process_start_time, read_lock,
     release, same_controller,
 )
 
@@ -48,9 +48,9 @@ def holder(pid, controller=HOST, **extra):
 
 def test_stat_start_time_survives_odd_command_names():
     line = "4242 (evil) name (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10"
-    assert parse_stat_start_time(line) == 987654
-    assert parse_stat_start_time("garbage") is None
-    assert process_start_time(os.getpid()) == parse_stat_start_time(pathlib.Path("/proc/self/stat").read_text())
+    assert parse_stat(line)[1] == 987654
+    assert parse_stat("garbage") == (None, None)
+    assert process_start_time(os.getpid()) == parse_stat(pathlib.Path("/proc/self/stat").read_text())[1]
 
 
 def test_liveness_sees_a_dead_pid_and_a_reused_one(live_pid):

@@ -11,32 +11,30 @@ import urllib.request
 url, model, prompt, max_tokens = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 key = sys.stdin.read().rstrip("\n")
 body = json.dumps({"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens})
-request = urllib.request.Request(url, data=body.encode(), method="POST", headers={
-    "Content-Type": "application/json", "Authorization": "Bearer " + key})
-started = time.monotonic()
-try:
-    with urllib.request.urlopen(request, timeout=300) as response:
-        status, payload = response.status, json.load(response)
-except urllib.error.HTTPError as error:
-    status, payload = error.code, {}
-latency = time.monotonic() - started
-choices = payload.get("choices") or [{}]
-message = choices[0].get("message") or {}
 
 
-def status_without(authorization):
+def post(authorization, timeout):
+    """(HTTP status, JSON answer or {}) of the chat request sent with this Authorization header (None: none)."""
     headers = {"Content-Type": "application/json"}
     if authorization:
         headers["Authorization"] = authorization
+    request = urllib.request.Request(url, data=body.encode(), method="POST", headers=headers)
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=body.encode(), method="POST", headers=headers),
-                                    timeout=60) as response:
-            return response.status
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            try:
+                return response.status, json.load(response)
+            except ValueError:  # an answer that is not JSON: no choices, the check below names it
+                return response.status, {}
     except urllib.error.HTTPError as error:
-        return error.code
+        return error.code, {}
 
 
-print(json.dumps({"no_key_status": status_without(None), "wrong_key_status": status_without("Bearer x" + key[::-1]),
+started = time.monotonic()
+status, payload = post("Bearer " + key, 300)
+latency = time.monotonic() - started
+choices = payload.get("choices") or [{}]
+message = choices[0].get("message") or {}
+print(json.dumps({"no_key_status": post(None, 60)[0], "wrong_key_status": post("Bearer x" + key[::-1], 60)[0],
                   "status": status, "latency_s": round(latency, 3),
                   "choices": len(payload.get("choices") or []),
                   "completion_tokens": (payload.get("usage") or {}).get("completion_tokens", 0),
