@@ -115,7 +115,6 @@ RULES = {
     "inference_runtime_find_links": ("url_or_dir_list", "index"),
     "inference_runtime_uv_cache_dir": ("owned_dir", "install"),
     "inference_runtime_extra_packages": ("requirement_list", None),
-    "inference_runtime_cpu_remove_packages": ("requirement_list", None),
     "inference_runtime_python_mirror": ("url", "index"),
     "inference_runtime_llamacpp_build_cache": ("controller_path", None),
     # inference_server
@@ -123,6 +122,7 @@ RULES = {
     "inference_server_firewall_sources": ("address_list", None),
     # load_balancer
     "load_balancer_replica_group": ("token", None),
+    "gpt_oss_fleet_group": ("token", None),
     "load_balancer_bind_address": ("address", None),
     "load_balancer_tls_certificate": ("host_path", None),
     "load_balancer_api_key_mode": ("token", None),
@@ -196,7 +196,7 @@ RANGES = {
     "gpu_driver_reboot_timeout": (1, 86400), "model_weights_timeout": (1, 86400),
     "rollout_drain_timeout": (0, 86400), "rollout_ready_timeout": (1, 86400), "preflight_lock_wait": (0, 86400),
     "load_balancer_check_fall": (1, 100), "load_balancer_check_rise": (1, 100), "load_balancer_retries": (0, 100),
-    "load_balancer_maxconn": (1, 10000000),
+    "load_balancer_maxconn": (1, 10000000), "gpt_oss_apt_cache_valid_time": (0, 604800),
 }
 
 

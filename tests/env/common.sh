@@ -15,3 +15,9 @@ if [ -z "${FLEET_TORCH_WHEEL_DIR:-}" ] && [ -f "$FLEET_CACHE/torch-wheel-dir" ];
   FLEET_TORCH_WHEEL_DIR=$(cat "$FLEET_CACHE/torch-wheel-dir")
 fi
 export FLEET_TORCH_WHEEL_DIR=${FLEET_TORCH_WHEEL_DIR:-/opt/wheels}
+# The hosts pip's default index serves from, read from pip itself (test hosts install from it directly): the
+# weights scenario puts them in gpt_oss_no_proxy beside a proxy that refuses every connection.
+if [ -z "${FLEET_PIP_INDEX_HOSTS:-}" ]; then
+  FLEET_PIP_INDEX_HOSTS=$(/usr/bin/python3 -c 'from pip._internal.models.index import PyPI; print(PyPI.netloc + "," + PyPI.file_storage_domain)' 2>/dev/null || true)
+fi
+export FLEET_PIP_INDEX_HOSTS
