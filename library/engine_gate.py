@@ -10,7 +10,7 @@ module: engine_gate
 short_description: Fail a host whose installed or running inference engine is not on the planned GPU backend
 description:
   - Phase C(install) reads what was installed in the engine's directory and compares it with the plan's
-    C(build.gate) - the shared libraries the engine links (read from the ELF files themselves: vLLM's extensions,
+    C(build.gate) - the shared libraries the engine links (read from the ELF files themselves - vLLM's extensions,
     the xllamacpp extension, or the built C(llama-server)), the torch build (CUDA major or HIP) and, for llama.cpp,
     the devices C(llama-server --list-devices) sees with each replica's device selection.
   - Phase C(serving) checks each running replica holds its model on the GPU - llama.cpp's own

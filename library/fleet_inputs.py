@@ -10,7 +10,7 @@ module: fleet_inputs
 short_description: Check every gpt-oss-fleet input against its declared rule before any change
 description:
   - Checks each variable against the rule C(module_utils/input_rules.py) declares for it, given where the value
-    lands (a path, a systemd unit or environment file, a URL, a command line): its type (a boolean must be a
+    lands (a path, a systemd unit or environment file, a URL, a command line) - its type (a boolean must be a
     boolean, not the string C("false")), its range, and the characters it may hold.
   - Refuses credentials in URLs (they would show in task names, command lines and logs), naming what to use
     instead.

@@ -42,9 +42,11 @@ options:
     type: str
     default: ""
   in_container:
-    description: The host is a container; kernel headers are not planned.
+    description:
+      - The host is a container; kernel headers are not planned.
+      - Unset, the module finds out on the host as C(gpu_driver_state) does (C(/.dockerenv), C(/run/.containerenv),
+        C(/run/systemd/container)), so both decide "in a container" the same way.
     type: bool
-    default: false
   options:
     description:
       - Overrides; keys as in the C(gpu_driver) role without its prefix. C(nvidia_route) (cuda_repo or ubuntu),
@@ -53,6 +55,22 @@ options:
         C(rocm_key_url), C(amdgpu_dkms).
     type: dict
     default: {}
+attributes:
+  check_mode:
+    support: full
+    details: Reads nothing on the host and changes nothing; the plan is the same in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - The decisions are pure functions in C(module_utils/driver_stack.py); the package and repository tables are in
+    C(module_utils/gpu_catalog.py).
+seealso:
+  - module: ansible.builtin.apt
+    description: Installs the packages this plan names (the C(gpu_driver) role does).
+  - module: ansible.builtin.deb822_repository
+    description: Adds the vendor repositories this plan names.
 """
 
 EXAMPLES = r"""
@@ -129,7 +147,7 @@ install:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.driver_stack import DriverPlanError, driver_install_plan
+from ansible.module_utils.driver_stack import DriverPlanError, driver_install_plan, in_container
 
 
 def main():
@@ -140,13 +158,14 @@ def main():
             os_version=dict(type="str", required=True),
             architecture=dict(type="str", default="x86_64"),
             kernel_release=dict(type="str", default=""),
-            in_container=dict(type="bool", default=False),
+            in_container=dict(type="bool"),
             options=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
     )
     params = module.params
-    options = dict(params["options"], in_container=params["in_container"])
+    container = params["in_container"] if params["in_container"] is not None else in_container()
+    options = dict(params["options"], in_container=container)
     try:
         install = driver_install_plan(params["driver"], params["os_id"], params["os_version"],
                                       params["architecture"], params["kernel_release"], options)

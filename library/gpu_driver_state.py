@@ -44,6 +44,21 @@ options:
     description: DKMS's Machine Owner Key is enrolled in the firmware.
     type: bool
     default: false
+attributes:
+  check_mode:
+    support: full
+    details: Only reads (sysfs, efivars, C(/proc/modules)); the same answer in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - The readings and decisions are in C(module_utils/driver_stack.py).
+seealso:
+  - module: community.general.modprobe
+    description: Loads a kernel module; this module says whether loading can work or a reboot is needed.
+  - module: ansible.builtin.reboot
+    description: What the C(gpu_driver) role runs when this module says only a reboot loads the new driver.
 """
 
 EXAMPLES = r"""

@@ -42,14 +42,14 @@ options:
     type: str
   rocminfo_output:
     description:
-      - Text of C(rocminfo). Alone it is enough: GPU agents become devices with their PCI address (BDFID),
+      - Text of C(rocminfo). Alone it is enough - GPU agents become devices with their PCI address (BDFID),
         gfx target and VRAM; agents without a UUID (older ROCm) stay distinct.
     type: str
   rocm_smi_output:
     description:
-      - Output of rocm-smi, recognised by content. JSON of C(rocm-smi ... --json) of any release (older ones
+      - "Output of rocm-smi, recognised by content. JSON of C(rocm-smi ... --json) of any release (older ones
         print C(GPU ID) and no C(GFX Version)); the C(GPU[N] : key: value) text of C(--showproductname),
-        C(--showbus), C(-a) and similar; or the default concise table.
+        C(--showbus), C(-a) and similar; or the default concise table."
     type: str
   hf_home:
     description:

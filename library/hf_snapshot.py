@@ -58,6 +58,24 @@ options:
   progress_file:
     description: File to append one JSON progress line per second to (C(tail -f) it during long downloads).
     type: path
+attributes:
+  check_mode:
+    support: full
+    details: Resolves the revision and compares the files on disk with the hub's; reports what would be fetched
+      (C(bytes_to_fetch)) without writing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - The download, verification and cache layout are in C(module_utils/hf_download.py) (C(cache_layout) is shared with
+    the planner).
+seealso:
+  - name: huggingface_hub cache layout
+    description: The layout this module writes (blobs, snapshots, refs) so that huggingface_hub and the engines read it.
+    link: https://huggingface.co/docs/huggingface_hub/guides/manage-cache
+  - module: ansible.builtin.get_url
+    description: Downloads one file, with no resume across runs, verification against the hub's ETags or cache layout.
 """
 
 EXAMPLES = r"""
