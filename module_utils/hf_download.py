@@ -47,6 +47,28 @@ def repo_folder(hf_home, repo):
     return os.path.join(hf_home, "hub", "models--" + repo.replace("/", "--"))
 
 
+def cache_layout(hf_home, repo, revision):
+    """Where a revision of a repository lives in the HF cache, as huggingface_hub lays it out: the one place the
+    planner (what the engine reads), the weights role (which directories to create, where the ref goes) and the
+    download (ensure_snapshot) take the layout from.
+
+    dirs lists the directories below HF_HOME to create, parents first; a pull-request revision's ref lives at
+    refs/refs/pr/N, so its parent directories are among them.
+    """
+    hf_home = hf_home.rstrip("/")
+    folder = repo_folder(hf_home, repo)
+    ref_file = os.path.join(folder, "refs", revision)
+    dirs = [hf_home, os.path.join(hf_home, "hub"), folder]
+    parent = os.path.join(folder, "refs")
+    dirs.append(parent)
+    for part in revision.split("/")[:-1]:
+        parent = os.path.join(parent, part)
+        dirs.append(parent)
+    dirs += [os.path.join(folder, "snapshots")]
+    return {"repo_dir": folder, "snapshot_dir": os.path.join(folder, "snapshots", snapshot_alias(revision)),
+            "ref_file": ref_file, "dirs": dirs}
+
+
 def select_files(files, patterns):
     """Files matching any allow pattern (all files when there are none)."""
     if not patterns:

@@ -19,16 +19,21 @@ from ansible.module_utils.gpu_catalog import (
 from ansible.module_utils.engine_build import (
     BuildError, cuda_toolkit_for, llamacpp_build, vllm_cpu_install, vllm_cuda_install, vllm_rocm_install,
 )
+from ansible.module_utils.driver_stack import stack_name
+from ansible.module_utils.gpu_catalog import DRIVER_VERIFY
 from ansible.module_utils.engine_options import (
     LLAMACPP_ALIASES, LLAMACPP_OPTIONS, VLLM_ALIASES, VLLM_CPU_ALIASES, VLLM_CPU_OPTIONS, VLLM_OPTIONS,
 )
 from ansible.module_utils.gpu_inventory import detection_lines
-from ansible.module_utils.hf_download import snapshot_alias
+from ansible.module_utils.hf_download import cache_layout
+from ansible.module_utils.unit_profiles import (
+    BACKEND_MIN_HOST_MEMORY_MIB, BACKEND_SANDBOX, BASE_ADDRESS_FAMILIES, BASE_OS_PACKAGES, ENGINE_PROFILES,
+)
 
 ENGINES = ("auto", "vllm", "llamacpp")
 # Overrides the planner understands, with their types (gpt_oss_plan_overrides).
 OVERRIDES = {"max_model_len": int, "max_num_seqs": int, "tensor_parallel_size": int, "parallel": int,
-             "cpu_kv_cache_gib": int, "gguf_file": str}
+             "cpu_kv_cache_gib": int, "gguf_file": str, "cpu_replicas": int}
 
 
 def check_overrides(overrides):
@@ -240,13 +245,15 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
                        served_model_name=None, venv_path="/opt/gpt-oss/venvs/current", host_memory_mib=None,
                        cpu_count=None, overrides=None, hf_home=None, revision="main", llamacpp_version=None,
                        extra_args=None, distribution=None, distribution_version=None, host_python=None,
-                       rocm_variant=None, llamacpp_artifact="auto"):
+                       rocm_variant=None, llamacpp_artifact="auto", host_groups=None):
     """Return the serving plan dict, or raise PlanError with a message naming the fix.
 
     distribution / distribution_version / host_python describe the host (Ansible facts) so the plan can pick an
     engine build the host can install and run: a Python the release accepts, a distribution whose packages can
     build the chosen llama.cpp backend. rocm_variant names a vLLM ROCm build (gpt_oss_vllm_rocm_variant);
     llamacpp_artifact forces llama.cpp's artifact (auto: a source build for GPUs, the CPU wheel for CPUs).
+    host_groups lists the groups the host has (getent group): the unit's supplementary groups are the backend's
+    wanted groups among those (all of them when None).
     """
     overrides = dict(overrides or {})
     check_overrides(overrides)
@@ -268,6 +275,7 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
                                             MODELS[model]["max_context"]))
     plan = _Plan(host, model)
     plan.rocm_variant = rocm_variant
+    plan.host_groups = None if host_groups is None else list(host_groups)
     host_info = {"distribution": distribution, "distribution_version": distribution_version,
                  "python": host_python, "llamacpp_artifact": llamacpp_artifact}
     # where each engine's weights live; the plan reports the one for the format it picks
@@ -341,11 +349,21 @@ def _with_build(plan, result, usable, host_info):
                             "gate requires every layer on the GPU)")
         result["argv"] = result["replicas"][0]["argv"]
     build.setdefault("id", "%s-%s-%s" % (result["engine"], result["engine_version"], result["wheel_variant"]))
+    # where this build is installed: beside the `current` link the replicas run from (venv_path), named by its id
+    build["venv"] = "%s/%s" % (_venv_of(result["replicas"][0]["argv"]).rsplit("/", 1)[0], build["id"])
     build["write_execute"] = NEEDS_WRITE_EXECUTE.get((result["engine"], result["backend"]), True)
+    # what the runtime role installs around the engine, so that its tasks read fields instead of engine names
+    build["os_packages"] = list(BASE_OS_PACKAGES) + list(ENGINE_PROFILES[result["engine"]]["os_packages"])
+    build.setdefault("remove_packages", [])
+    build["launcher"] = result["engine"] == "llamacpp" and build["artifact"] == "wheel"
     build["gate"] = dict(build.pop("expect"), engine=result["engine"], backend=result["backend"],
                          torch_backend=build["torch_backend"], indexes=build["extra_index_urls"],
                          visible_env=LLAMACPP_BACKENDS[result["backend"]]["visible_env"]
-                         if result["engine"] == "llamacpp" else None)
+                         if result["engine"] == "llamacpp" else None,
+                         # once serving, a GPU plan must show the model on the GPU (there is nothing to check on CPU)
+                         serving=result["backend"] != "cpu")
+    result["host_needs"] = {"min_memory_mib": BACKEND_MIN_HOST_MEMORY_MIB.get(result["backend"], 0),
+                            "shared_memory": ENGINE_PROFILES[result["engine"]]["shared_memory"]}
     result["build"] = build
     return result
 
@@ -472,6 +490,9 @@ class _NoFit(Exception):
 
 
 def _gpu_plan(plan, usable, engine, vllm_version, common, overrides):
+    if "cpu_replicas" in overrides:
+        raise PlanError("host %s: gpt_oss_plan_overrides.cpu_replicas is for CPU plans; this host's plan runs on its "
+                        "GPUs (one replica per GPU or tensor-parallel group) - remove cpu_replicas" % plan.host)
     model = plan.model
     chosen_engine, backend = _choose_platform(plan, usable, engine, vllm_version)
     if chosen_engine == "vllm":
@@ -503,13 +524,11 @@ def weights_location(model, model_format, hf_home=None, revision="main", model_p
     spec = MODELS[model]
     repo = spec["gguf_repo"] if model_format == "gguf" else model
     filename = (gguf_file or spec["gguf_file"]) if model_format == "gguf" else None
-    snapshot = None
-    if hf_home:
-        snapshot = "%s/hub/models--%s/snapshots/%s" % (hf_home.rstrip("/"), repo.replace("/", "--"),
-                                                         snapshot_alias(revision))
-    base = model_path or snapshot
+    layout = cache_layout(hf_home, repo, revision) if hf_home else {}
+    base = model_path or layout.get("snapshot_dir")
     path = ("%s/%s" % (base, filename) if filename else base) if base else (repo if not filename else filename)
-    return {"repo": repo, "revision": revision, "file": filename, "snapshot_dir": snapshot, "path": path,
+    return {"repo": repo, "revision": revision, "file": filename, "snapshot_dir": layout.get("snapshot_dir"),
+            "ref_file": layout.get("ref_file"), "cache_dirs": layout.get("dirs", []), "path": path,
             "download_mib": spec["gguf_mib"] if model_format == "gguf" else spec["weights_mib"]}
 
 
@@ -519,7 +538,29 @@ def _finish(plan, result):
     result["weights"] = plan.weights[result["model_format"]]
     result["argv"] = result["replicas"][0]["argv"]
     result["port"] = result["replicas"][0]["port"]
+    result["unit"] = unit_profile(result["engine"], result["backend"], result["driver"], plan.host_groups)
     return result
+
+
+def unit_profile(engine, backend, driver, host_groups=None):
+    """The replica unit's sandbox and environment for an engine on a backend (unit_profiles.py tables).
+
+    Supplementary groups: the backend's wanted groups that exist on the host (host_groups) or that the planned
+    driver stack creates before the service user is made (gpu_driver runs between preflight and the runtime);
+    every wanted group when host_groups is None. engine_env values are plain; state_env values are paths relative
+    to the state directory (the env-file template joins them with gpt_oss_state_dir).
+    """
+    sandbox, profile = BACKEND_SANDBOX[backend], ENGINE_PROFILES[engine]
+    groups = list(sandbox["groups"])
+    if host_groups is not None:
+        present = set(host_groups) | set(DRIVER_VERIFY.get(stack_name(driver), {}).get("groups", ()))
+        groups = [group for group in groups if group in present]
+    return {"groups": groups, "device_allow": list(sandbox["device_allow"]),
+            "private_devices": sandbox["private_devices"],
+            "address_families": list(BASE_ADDRESS_FAMILIES) + list(profile["address_families"]),
+            "memory_deny_write_execute": not NEEDS_WRITE_EXECUTE.get((engine, backend), True),
+            "api_key_env": profile["api_key_env"], "engine_env": dict(profile["engine_env"]),
+            "state_env": dict(profile["state_env"])}
 
 
 def _replica(name, port, devices, argv, env):
@@ -618,10 +659,14 @@ def _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cp
     context = overrides.get("max_model_len") or 8192
     seqs = overrides.get("max_num_seqs") or 2
     chosen = "vllm" if engine == "vllm" else "llamacpp"
-    if host_memory_mib and host_memory_mib < spec["gguf_mib"] + 4096 and not overrides.get("skip_memory_check"):
+    if host_memory_mib and host_memory_mib < spec["gguf_mib"] + 4096:
         plan.warnings.append("host has %d MiB of RAM; %s needs about %d MiB on CPU"
                              % (host_memory_mib, plan.model, spec["gguf_mib"] + 4096))
     env = {}
+    if chosen == "vllm" and overrides.get("cpu_replicas", 1) > 1:
+        raise PlanError("host %s: gpt_oss_plan_overrides.cpu_replicas=%d is for llama.cpp on CPU (its replicas share "
+                        "the mapped weights); vLLM's CPU build holds its own copy per process - remove cpu_replicas "
+                        "or set gpt_oss_engine: llamacpp" % (plan.host, overrides["cpu_replicas"]))
     if chosen == "vllm":
         version = vllm_version if vllm_version in VLLM_CPU_VERSIONS else VLLM_CPU_VERSIONS[-1]
         if version != vllm_version:
@@ -638,16 +683,21 @@ def _cpu_plan(plan, engine, vllm_version, common, overrides, host_memory_mib, cp
         sizing = {"max_model_len": context, "max_num_seqs": seqs}
     else:
         sizing = {"ctx_size": context * seqs, "parallel": seqs}
-        argv = _llamacpp_argv(common, common["port"], sizing, 0, common["gguf"])
-        if cpu_count:
-            argv += ["--threads", str(max(1, cpu_count))]
-        plan.because("no usable GPU and gpt_oss_allow_cpu=true -> llama.cpp on CPU (%d slots x %d tokens)"
-                     % (seqs, context))
+        # several llama-server processes on one CPU host (one per NUMA node, say) share the weights: llama.cpp
+        # maps the GGUF file, so the page cache holds it once; the cores are split between them
+        count = overrides.get("cpu_replicas", 1)
+        threads = max(1, (cpu_count or count) // count)
+        replicas = [_replica("gpt-oss-%d" % index, common["port"] + index, [],
+                             _llamacpp_argv(common, common["port"] + index, sizing, 0, common["gguf"])
+                             + (["--threads", str(threads)] if cpu_count else []), {})
+                    for index in range(count)]
+        plan.because("no usable GPU and gpt_oss_allow_cpu=true -> llama.cpp on CPU (%d replica(s) x %d slots x %d "
+                     "tokens)" % (count, seqs, context))
         engine_version, packages = common["llamacpp"]
         sizing = {"max_model_len": context, "max_num_seqs": seqs}
     result = {"engine": chosen, "engine_version": engine_version, "backend": "cpu", "wheel_variant": "cpu",
               "packages": packages, "tensor_parallel_size": 1, "env": env, "sizing": sizing,
-              "replicas": [_replica("gpt-oss-0", common["port"], [], argv, {})],
+              "replicas": replicas if chosen == "llamacpp" else [_replica("gpt-oss-0", common["port"], [], argv, {})],
               "driver": _driver_stack([], "cpu", "cpu"),
               "model_format": "safetensors" if chosen == "vllm" else "gguf"}
     return _finish(plan, result)
@@ -673,8 +723,21 @@ def plan_table(plan, gpus):
         "sizing    : %s" % ", ".join("%s=%s" % kv for kv in sorted(plan["sizing"].items())),
         "env       : %s" % (", ".join("%s=%s" % kv for kv in sorted(plan["env"].items())) or "-"),
         "flags     : %s" % " ".join(plan["argv"][next(i for i, a in enumerate(plan["argv"]) if a.startswith("--")):]),
+        "unit      : %s" % _unit_line(plan["unit"]),
     ]
     lines += ["reason    : %s" % r for r in plan["reasons"]]
     lines += ["warning   : %s" % w for w in plan["warnings"]]
     lines += detection_lines(gpus)
     return lines
+
+
+def _unit_line(unit):
+    """The unit record in one line: groups, devices, address families, W^X, the API key's variable."""
+    return "; ".join([
+        "groups %s" % (",".join(unit["groups"]) or "-"),
+        "devices private" if unit["private_devices"] else
+        "devices %s" % ",".join(entry.split()[0] for entry in unit["device_allow"]),
+        " ".join(unit["address_families"]),
+        "MemoryDenyWriteExecute" if unit["memory_deny_write_execute"] else "write+execute allowed",
+        "key in $%s" % unit["api_key_env"],
+    ])

@@ -287,8 +287,9 @@ def test_gpu_driver_plan_module_fails_naming_the_variable():
 
 
 def test_gpu_driver_plan_module_returns_the_install():
+    # a bare-metal host (unset, the module would detect this test machine, which may be a container)
     result = run_module("gpu_driver_plan", {"driver": HOPPER, "os_id": "Ubuntu", "os_version": "24.04",
-                                            "kernel_release": "6.8.0-45-generic"})
+                                            "kernel_release": "6.8.0-45-generic", "in_container": False})
     assert not result.get("failed") and result["changed"] is False
     assert result["install"]["packages"] == ["linux-headers-6.8.0-45-generic", "nvidia-open-570"]
 

@@ -3,6 +3,8 @@ bookkeeping. The network paths run against the hub stand-in in tests/integration
 import hashlib
 import os
 
+import pytest
+
 from ansible.module_utils.hf_download import (
     VERIFIED_MANIFEST, _link, _load_manifest, blob_is_good, clean_etag, hash_file, new_hasher, repo_folder,
     select_files,
@@ -72,3 +74,23 @@ def test_verification_is_remembered_until_the_file_changes(tmp_path):
     assert not blob_is_good(str(blobs), etag, len(data), manifest, full_verify=False)
     assert not blob_is_good(str(blobs), etag, len(data) + 1, {}, full_verify=False)  # wrong size, no hashing
     assert _load_manifest(str(blobs)) == {} and not (blobs / VERIFIED_MANIFEST).exists()
+
+
+@pytest.mark.parametrize("revision", ["main", "v1.0", "refs/pr/7", "0123456789abcdef0123456789abcdef01234567"])
+def test_cache_layout_is_where_huggingface_hub_keeps_repositories_and_refs(tmp_path, revision):
+    """The planner and the weights role take the layout from cache_layout; huggingface_hub itself writes the ref."""
+    file_download = pytest.importorskip("huggingface_hub.file_download")
+    from ansible.module_utils.hf_download import cache_layout
+    hf_home = str(tmp_path / "hf")
+    layout = cache_layout(hf_home + "/", "openai/gpt-oss-20b", revision)
+    storage = os.path.join(hf_home, "hub", file_download.repo_folder_name(repo_id="openai/gpt-oss-20b",
+                                                                            repo_type="model"))
+    assert layout["repo_dir"] == storage
+    file_download._cache_commit_hash_for_specific_revision(storage, revision, "f" * 40)
+    assert os.path.isfile(layout["ref_file"])
+    # every directory huggingface_hub made is in the list, parents first
+    made = sorted(root for root, _, _ in os.walk(hf_home))
+    assert set(made) <= set(layout["dirs"]), set(made) - set(layout["dirs"])
+    for position, directory in enumerate(layout["dirs"][1:], 1):
+        assert os.path.dirname(directory) in layout["dirs"][:position], directory
+    assert os.path.dirname(layout["snapshot_dir"]) in layout["dirs"]

@@ -1,0 +1,122 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: gpt-oss-fleet contributors
+# Apache License 2.0
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: replica_units
+short_description: Stop and remove the replica units and environment files the host record no longer wants
+description:
+  - Lists the replica units (C(gpt-oss-N.service) in I(unit_dir)) and their environment files (C(gpt-oss-N.env) in
+    I(env_dir)) present on the host and removes every replica not named in I(keep) - it is stopped and disabled,
+    its unit, its C(.wants) link and its environment file (which holds the API key) are deleted, and systemd reloads
+    once.
+  - This is how a converge reconciles - four replicas becoming two (a larger model on the same GPUs) leave no
+    replica holding GPUs and ports the new plan needs - and how a rollback restores exactly the previous set.
+  - Other units (C(gpt-oss-firewall.service), C(gpt-oss-mirror.service)) never match; neither does anything
+    outside the two directories.
+version_added: "0.4.0"
+author: gpt-oss-fleet contributors
+options:
+  keep:
+    description: Names of the replicas the record wants (C(gpt-oss-0), ...). Everything else of that shape goes.
+    type: list
+    elements: str
+    required: true
+  unit_dir:
+    description: Where the replica units are.
+    type: path
+    default: /etc/systemd/system
+  env_dir:
+    description: Where the replicas' environment files are (C(gpt_oss_config_dir)).
+    type: path
+    required: true
+attributes:
+  check_mode:
+    support: full
+    details: Nothing is stopped or removed; C(removed) and the diff say what would be.
+  diff_mode:
+    support: full
+    details: The replica names present before and after.
+  platform:
+    platforms: posix
+notes:
+  - The decisions are pure functions in C(module_utils/replica_units.py).
+seealso:
+  - module: ansible.builtin.systemd_service
+    description: Stops and disables one unit; this module finds which ones are stale.
+  - module: ansible.builtin.file
+    description: Removes one path.
+"""
+
+EXAMPLES = r"""
+- name: Remove the replicas the plan no longer has
+  replica_units:
+    keep: "{{ preflight_plan.replicas | map(attribute='name') }}"
+    env_dir: /etc/gpt-oss
+"""
+
+RETURN = r"""
+removed:
+  description: The replicas stopped and removed (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [gpt-oss-2, gpt-oss-3]
+present:
+  description: The replicas found before, with the kinds of file each had (C(unit), C(env)).
+  returned: always
+  type: dict
+  sample: {gpt-oss-0: [unit, env], gpt-oss-2: [unit, env]}
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.replica_units import listing, replica_files, stale_replicas
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            keep=dict(type="list", elements="str", required=True),
+            unit_dir=dict(type="path", default="/etc/systemd/system"),
+            env_dir=dict(type="path", required=True),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    present = replica_files(listing(params["unit_dir"]), listing(params["env_dir"]))
+    try:
+        removed = stale_replicas(present, params["keep"])
+    except ValueError as error:
+        module.fail_json(msg="replica_units: %s" % error)
+    result = dict(changed=bool(removed), removed=removed, present=present,
+                  diff=dict(before="\n".join(sorted(present)) + "\n",
+                            after="\n".join(sorted(set(present) - set(removed))) + "\n"))
+    if removed and not module.check_mode:
+        systemctl = module.get_bin_path("systemctl", required=True)
+        for name in removed:
+            if "unit" in present[name]:
+                # stop and disable together; a unit already stopped or never enabled is fine
+                rc, _, err = module.run_command([systemctl, "disable", "--now", "%s.service" % name])
+                if rc != 0 and "not loaded" not in err and "does not exist" not in err:
+                    module.fail_json(msg="replica_units: could not stop %s.service: %s" % (name, err.strip()),
+                                     **result)
+            for path in (os.path.join(params["unit_dir"], "%s.service" % name),
+                         os.path.join(params["env_dir"], "%s.env" % name)):
+                if os.path.lexists(path):
+                    os.unlink(path)
+        for name in removed:
+            # a stale replica that had failed stays listed as failed until this; nothing else to undo
+            module.run_command([systemctl, "reset-failed", "%s.service" % name])
+        rc, _, err = module.run_command([systemctl, "daemon-reload"])
+        if rc != 0:
+            module.fail_json(msg="replica_units: systemctl daemon-reload failed: %s" % err.strip(), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
