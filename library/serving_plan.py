@@ -35,9 +35,10 @@ options:
     default: auto
     choices: [auto, vllm, llamacpp]
   vllm_version:
-    description: vLLM release to plan for (one with validated rules).
+    description:
+      - vLLM release to plan for (one with validated rules). Unset, the tested default
+        (C(VLLM_DEFAULT_VERSION) in C(module_utils/gpu_catalog.py)).
     type: str
-    default: "0.10.2"
   allow_cpu:
     description: Serve on the CPU when the host has no usable GPU (otherwise that is an error).
     type: bool
@@ -241,7 +242,7 @@ def main():
             gpu=dict(type="dict", required=True),
             model=dict(type="str", default="openai/gpt-oss-20b", choices=["openai/gpt-oss-20b", "openai/gpt-oss-120b"]),
             engine=dict(type="str", default="auto", choices=["auto", "vllm", "llamacpp"]),
-            vllm_version=dict(type="str", default="0.10.2"),
+            vllm_version=dict(type="str"),
             allow_cpu=dict(type="bool", default=False),
             bind_address=dict(type="str", default="127.0.0.1"),
             port=dict(type="int", default=8000),
