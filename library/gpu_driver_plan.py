@@ -76,7 +76,7 @@ seealso:
 EXAMPLES = r"""
 - name: Plan the driver stack
   gpu_driver_plan:
-    driver: "{{ preflight_plan.driver }}"
+    driver: "{{ gpt_oss_plan.driver }}"
     os_id: "{{ ansible_facts['distribution'] }}"
     os_version: "{{ ansible_facts['distribution_version'] }}"
     kernel_release: "{{ ansible_facts['kernel'] }}"

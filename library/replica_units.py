@@ -54,7 +54,7 @@ seealso:
 EXAMPLES = r"""
 - name: Remove the replicas the plan no longer has
   replica_units:
-    keep: "{{ preflight_plan.replicas | map(attribute='name') }}"
+    keep: "{{ gpt_oss_plan.replicas | map(attribute='name') }}"
     env_dir: /etc/gpt-oss
 """
 

@@ -120,9 +120,22 @@ options:
     description:
       - The groups that exist on the host (the keys of C(ansible_facts.getent_group)). The unit's supplementary
         groups are the backend's device groups among these or among those the planned driver stack creates
-        (M(gpu_driver_plan) C(groups)); when unset, every device group the backend wants.
+        (M(gpu_driver_plan) C(groups)); unset and I(read_host=false) means every device group the backend wants.
     type: list
     elements: str
+  read_host:
+    description:
+      - Read what is not given from the host the module runs on, in the same round trip as the plan -
+        I(host_groups) from the group database (NSS, as C(getent group)) and I(host_python) by running
+        I(python_path). Given values (replays, tests) win.
+    type: bool
+    default: false
+  python_path:
+    description:
+      - The interpreter engine venvs are made from, read for I(host_python) when I(read_host) is true. A missing
+        interpreter leaves I(host_python) unset (the plan then assumes the host's Python is usable).
+    type: path
+    default: python3
 attributes:
   check_mode:
     support: full
@@ -232,8 +245,24 @@ table:
   elements: str
 """
 
+import grp
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.serving_planner import PlanError, build_serving_plan, plan_table
+
+
+def read_host(module, groups, python, python_path):
+    """The host's group names and its engine Python's version, unless given."""
+    if groups is None:
+        groups = sorted(group.gr_name for group in grp.getgrall())
+    if python is None:
+        try:
+            rc, out, _ = module.run_command([python_path, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                                            handle_exceptions=False)
+        except OSError:
+            rc, out = 1, ""
+        python = out.strip() if rc == 0 and out.strip() else None
+    return groups, python
 
 
 def main():
@@ -263,10 +292,14 @@ def main():
             rocm_variant=dict(type="str"),
             llamacpp_artifact=dict(type="str", default="auto", choices=["auto", "build", "wheel"]),
             host_groups=dict(type="list", elements="str"),
+            read_host=dict(type="bool", default=False),
+            python_path=dict(type="path", default="python3"),
         ),
         supports_check_mode=True,
     )
     p = module.params
+    if p["read_host"]:
+        p["host_groups"], p["host_python"] = read_host(module, p["host_groups"], p["host_python"], p["python_path"])
     try:
         plan = build_serving_plan(
             p["gpu"], model=p["model"], engine=p["engine"], vllm_version=p["vllm_version"], host=p["host_name"],

@@ -356,6 +356,21 @@ VLLM_RELEASES = {
 # 0.33.0 keeps 0.32.0's flags, env names and entry point (checked against its own parser and envs.py); its
 # make_arg_parser moved to vllm/entrypoints/common/cli_args.py (api_server.py is a shim that runs the launcher).
 VLLM_RELEASES["0.33.0"] = dict(VLLM_RELEASES["0.32.0"], parser_module="vllm.entrypoints.common.cli_args")
+
+# What vLLM's GPT-OSS recipe does per NVIDIA compute capability, as ranges of (major, minor), first and last
+# inclusive; the planner applies every entry whose range holds the group's capability, with the release's own
+# flag and env names from VLLM_RELEASES:
+#   triton_attention : FlashAttention 3's attention sinks are Hopper+, so Ampere/Ada use Triton attention
+#   blackwell_moe    : FlashInfer's MXFP4 MoE kernels and an fp8 KV cache (sm100 / sm103 data-centre Blackwell)
+#   recipe_cudagraphs: CUDA graphs up to 2048 and 8192 batched tokens (Hopper and data-centre Blackwell)
+#   sm120_defaults   : RTX 50xx (sm120): the TRT-LLM/FlashInfer MoE kernels are sm100-only, so vLLM's defaults
+VLLM_CUDA_RECIPES = (
+    {"first": (8, 0), "last": (8, 9), "recipe": "triton_attention"},
+    {"first": (10, 0), "last": (10, 0), "recipe": "blackwell_moe"},
+    {"first": (10, 3), "last": (10, 3), "recipe": "blackwell_moe"},
+    {"first": (9, 0), "last": (11, 9), "recipe": "recipe_cudagraphs"},
+    {"first": (12, 0), "last": (99, 9), "recipe": "sm120_defaults"},
+)
 VLLM_DEFAULT_VERSION = "0.10.2"
 
 # ---------------------------------------------------------------------------------------------

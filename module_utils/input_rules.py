@@ -123,6 +123,7 @@ RULES = {
     # load_balancer
     "load_balancer_replica_group": ("token", None),
     "gpt_oss_fleet_group": ("token", None),
+    "gpt_oss_model_mirror_netloc": ("netloc", None),
     "load_balancer_bind_address": ("address", None),
     "load_balancer_tls_certificate": ("host_path", None),
     "load_balancer_api_key_mode": ("token", None),
@@ -138,7 +139,6 @@ RULES = {
     # model_mirror
     "model_mirror_olah_version": ("token", None),
     "model_mirror_bind_address": ("address", None),
-    "model_mirror_public_netloc": ("netloc", None),
     "model_mirror_upstream_scheme": ("token", None),
     "model_mirror_upstream_netloc": ("netloc", None),
     "model_mirror_upstream_lfs_netloc": ("netloc", None),
@@ -190,7 +190,7 @@ OWNED_DIRS = {
 # Whole numbers: (lowest, highest). Others of type int must be >= 0.
 RANGES = {
     "gpt_oss_port": (1024, 65535), "load_balancer_port": (1, 65535), "load_balancer_tls_port": (1, 65535),
-    "load_balancer_prometheus_port": (1, 65535), "model_mirror_port": (1, 65535),
+    "load_balancer_prometheus_port": (1, 65535), "gpt_oss_model_mirror_port": (1, 65535),
     "inference_server_health_timeout": (1, 86400), "inference_server_timeout_start_sec": (1, 86400),
     "inference_server_smoke_max_tokens": (1, 4096), "inference_server_journal_lines": (1, 100000),
     "gpu_driver_reboot_timeout": (1, 86400), "model_weights_timeout": (1, 86400),

@@ -14,7 +14,7 @@ from ansible.module_utils.gpu_catalog import (
     CUDA_VARIANTS, ENGINE_OVERHEAD_MIB, GPU_MEMORY_UTILIZATION, LLAMACPP_BACKEND_BY_FAMILY, LLAMACPP_BACKENDS,
     LLAMACPP_DEFAULT_PACKAGE, LLAMACPP_PACKAGES, MIN_CONTEXT, MODELS, NEEDS_WRITE_EXECUTE, NVIDIA_KERNEL_MODULES,
     NVIDIA_OPEN_REQUIRED, ROCM_VERSION_BY_FAMILY, TENSOR_PARALLEL_SIZES, VLLM_CPU_VERSIONS, VLLM_CUDA_WHEELS,
-    VLLM_DEFAULT_VERSION, VLLM_RELEASES, VLLM_ROCM_PUBLISHED, VLLM_ROCM_TARGETS, VLLM_ROCM_WHEELS,
+    VLLM_CUDA_RECIPES, VLLM_DEFAULT_VERSION, VLLM_RELEASES, VLLM_ROCM_PUBLISHED, VLLM_ROCM_TARGETS, VLLM_ROCM_WHEELS,
 )
 from ansible.module_utils.engine_build import (
     BuildError, cuda_toolkit_for, llamacpp_build, vllm_cpu_install, vllm_cuda_install, vllm_rocm_install,
@@ -590,22 +590,23 @@ def _vllm_gpu_plan(plan, usable, backend, version, tp, replicas, sizing, common,
         extra.append(release["async_flag"])
         plan.because("vLLM %s: async scheduling is opt-in -> %s" % (version, release["async_flag"]))
     if backend == "cuda":
-        if cc in ((8, 0), (8, 6), (8, 7), (8, 9)):
+        recipes = [entry["recipe"] for entry in VLLM_CUDA_RECIPES if entry["first"] <= cc <= entry["last"]]
+        if "triton_attention" in recipes:
             if release["attention_flag"]:
                 extra += [release["attention_flag"], release["triton_backend"]]
             else:
                 env[release["attention_env"]] = release["triton_backend"]
             plan.because("%s: FlashAttention 3 sinks are Hopper+ -> Triton attention (%s)"
                          % (family, release["triton_backend"]))
-        if cc in ((10, 0), (10, 3)):
+        if "blackwell_moe" in recipes:
             env.update(release["blackwell_moe_env"])
             extra += release["blackwell_moe_args"] + ["--kv-cache-dtype", "fp8"]
             plan.because("Blackwell sm%d%d: FlashInfer MXFP4 MoE (%s) and fp8 KV cache"
                          % (cc[0], cc[1], " ".join(sorted(release["blackwell_moe_env"]) + release["blackwell_moe_args"])))
-        if cc >= (9, 0) and cc < (12, 0) and release["cudagraph_flag"]:
+        if "recipe_cudagraphs" in recipes and release["cudagraph_flag"]:
             extra += [release["cudagraph_flag"], "2048", "--max-num-batched-tokens", "8192"]
             plan.because("Hopper/Blackwell recipe: CUDA graphs up to 2048, 8192 batched tokens")
-        if cc >= (12, 0):
+        if "sm120_defaults" in recipes:
             plan.because("RTX 50xx sm120: the TRT-LLM/FlashInfer MoE kernels are sm100-only -> vLLM's defaults")
     else:
         env.update(release["rocm_env"])

@@ -2,8 +2,9 @@
 
 The host serves two llama.cpp replicas on the CPU and is its own gateway and monitoring host, so all six role tags
 have work to find: `driver`, `runtime`, `weights`, `server`, `gateway`, `monitoring`. preflight's tasks run (always)
-in each of these runs, so `plan` and `preflight` alone are covered too. Before the host record was planned under
-every tag, `--tags server` stopped at "'preflight_plan' is undefined".
+in each of these runs, so `plan` and `preflight` alone are covered too; two concern tags (one file of a role) run
+their part alone. Before the host record was planned under
+every tag, `--tags server` stopped at "'gpt_oss_plan' is undefined".
 """
 import json
 
@@ -37,3 +38,24 @@ def test_a_role_tag_alone_changes_nothing(converged, tmp_path, tag):
     role = {"driver": "gpu_driver", "runtime": "inference_runtime", "weights": "model_weights",
             "server": "inference_server", "gateway": "load_balancer", "monitoring": "monitoring"}[tag]
     assert any(name.startswith(role + " : ") for name in ran), ran[-10:]
+
+
+# a concern tag runs its file and not the rest of its role: server_units is an imported file, weights_fetch an
+# included one (its tag reaches the tasks through `apply`)
+CONCERNS = {
+    "server_units": ("inference_server : Write the replicas' systemd units", "inference_server : Smoke-test a chat completion"),
+    "weights_fetch": ("model_weights : Record the revision", "model_weights : Create the HF cache directories"),
+}
+
+
+@pytest.mark.parametrize("tag", sorted(CONCERNS))
+def test_a_concern_tag_alone_runs_its_part(converged, tmp_path, tag):
+    result = run_site(converged, SERVING, tmp_path, "--tags", tag)
+    output = json.loads(result.stdout)
+    assert result.returncode == 0, first_failure(output, converged)
+    ran = {task["task"]["name"]: task["hosts"].get(converged, {}) for play in output["plays"] for task in play["tasks"]}
+    wanted, other = CONCERNS[tag]
+    assert wanted in ran and not ran[wanted].get("skipped"), sorted(ran)
+    assert other not in ran, sorted(ran)
+    assert [name for name, host in ran.items() if host.get("changed")] == []
+

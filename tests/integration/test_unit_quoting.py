@@ -27,7 +27,7 @@ def render_env(plan, replica):
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True)
     environment.filters["combine"] = lambda a, b: dict(a, **b)
     return environment.from_string(ENV_TEMPLATE.read_text()).render(
-        ansible_managed="test", replica=replica, preflight_plan=plan, gpt_oss_service_user="gpt-oss-probe",
+        ansible_managed="test", replica=replica, gpt_oss_plan=plan, gpt_oss_service_user="gpt-oss-probe",
         gpt_oss_state_dir="/var/lib/gpt-oss-quoting", gpt_oss_hf_home="/var/lib/gpt-oss-quoting/hf",
         gpt_oss_api_key=KEY)
 

@@ -75,7 +75,8 @@ def rendered(tmp_path_factory):
              for name, (arguments, preflight_groups, _) in CASES.items()}
     cases = [{"name": name, "plan": plans[name], "getent_group": {group: [] for group in runtime_groups}}
              for name, (_, _, runtime_groups) in CASES.items()]
-    template_vars = "{'preflight_plan': case.plan, 'replica': case.plan.replicas[0], " \
+    # the old templates read the record under its old name (preflight_plan)
+    template_vars = "{'gpt_oss_plan': case.plan, 'preflight_plan': case.plan, 'replica': case.plan.replicas[0], " \
                     "'ansible_facts': {'getent_group': case.getent_group}}"
     (work / "render.yml").write_text(yaml.safe_dump([{
         "name": "Render the replica templates", "hosts": "localhost", "gather_facts": False,
@@ -190,5 +191,5 @@ def test_templates_and_service_user_do_not_branch_on_backend_or_engine():
     for path in (TEMPLATES / "replica.service.j2", TEMPLATES / "replica.env.j2",
                  ROOT / "roles/inference_runtime/tasks/service-user.yml"):
         text = path.read_text()
-        assert not re.search(r"\{%[^%]*preflight_plan\.(backend|engine)", text), path
-        assert not re.search(r"if preflight_plan\.(backend|engine)|getent_group", text), path
+        assert not re.search(r"\{%[^%]*gpt_oss_plan\.(backend|engine)", text), path
+        assert not re.search(r"if gpt_oss_plan\.(backend|engine)|getent_group", text), path

@@ -25,7 +25,7 @@ PLANS = {
 def render(plan):
     template = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True).from_string(
         TEMPLATE.read_text())
-    return template.render(ansible_managed="test", preflight_plan=plan, replica=plan["replicas"][0],
+    return template.render(ansible_managed="test", gpt_oss_plan=plan, replica=plan["replicas"][0],
                            gpt_oss_service_user="gpt-oss", gpt_oss_config_dir="/etc/gpt-oss",
                            gpt_oss_state_dir="/var/lib/gpt-oss", gpt_oss_hf_home="/var/lib/gpt-oss/hf",
                            inference_server_timeout_start_sec=300,
