@@ -39,11 +39,11 @@ stage "guardrails, weights, engine builds: bad inputs change nothing, secrets ne
 rm -f "$FLEET_CACHE/reports/bad-inputs.txt" "$FLEET_CACHE/reports/weights.txt"
 # two shards at once, each with its own lab container: most of a guardrail case is waiting on Docker and Ansible
 shard_log="$FLEET_CACHE/reports/integration-shard-1.log"
-FLEET_TEST_SHARD=1/2 FLEET_LAB_HOST=gpt-oss-guardrails-1 "$VENV/bin/pytest" -q -p no:cacheprovider tests/integration \
+FLEET_TEST_SHARD=1/2 FLEET_LAB_HOST=gpt-oss-guardrails-1 "$VENV/bin/pytest" -q -p no:cacheprovider --durations=15 tests/integration \
   >"$shard_log" 2>&1 &
 shard_pid=$!
 shard0=0
-FLEET_TEST_SHARD=0/2 FLEET_LAB_HOST=gpt-oss-guardrails-0 "$VENV/bin/pytest" -q -p no:cacheprovider tests/integration \
+FLEET_TEST_SHARD=0/2 FLEET_LAB_HOST=gpt-oss-guardrails-0 "$VENV/bin/pytest" -q -p no:cacheprovider --durations=15 tests/integration \
   || shard0=$?
 shard1=0
 wait "$shard_pid" || shard1=$?
