@@ -120,10 +120,11 @@ RULES = {
     # inference_server
     "inference_server_smoke_prompt": ("text", None),
     "inference_server_firewall_sources": ("address_list", None),
-    # load_balancer
-    "load_balancer_replica_group": ("token", None),
+    # shared (gpt_oss)
     "gpt_oss_fleet_group": ("token", None),
     "gpt_oss_model_mirror_netloc": ("netloc", None),
+    # load_balancer
+    "load_balancer_replica_group": ("token", None),
     "load_balancer_bind_address": ("address", None),
     "load_balancer_tls_certificate": ("host_path", None),
     "load_balancer_api_key_mode": ("token", None),

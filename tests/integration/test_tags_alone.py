@@ -4,7 +4,7 @@ The host serves two llama.cpp replicas on the CPU and is its own gateway and mon
 have work to find: `driver`, `runtime`, `weights`, `server`, `gateway`, `monitoring`. preflight's tasks run (always)
 in each of these runs, so `plan` and `preflight` alone are covered too; two concern tags (one file of a role) run
 their part alone. Before the host record was planned under
-every tag, `--tags server` stopped at "'gpt_oss_plan' is undefined".
+every tag, `--tags server` stopped at "'preflight_plan' is undefined" (the record's old name).
 """
 import json
 
