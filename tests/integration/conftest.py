@@ -33,13 +33,34 @@ def lab_host():
     docker("rm", "-f", name, check=False)
 
 
+# Modules that stay whole in one shard, weighted in ordinary tests (a guardrail case, about 9 s): their tests share a
+# module-scoped converge (test_tags_alone.py, about 240 s: split, each shard converged a host of its own) or a
+# module fixture that starts their report afresh (split, each shard truncated the other's half).
+KEEP_TOGETHER = {"test_tags_alone.py": 27, "test_weights.py": 15, "test_engine_resolve.py": 17,
+                 "test_engine_gate.py": 4}
+
+
 def pytest_collection_modifyitems(config, items):
-    """FLEET_TEST_SHARD=i/n keeps every n-th test from the i-th: tests/run-all.sh runs two shards at once, each with
-    its own lab container (FLEET_LAB_HOST), so the guardrail cases' waits on Docker and Ansible overlap."""
+    """FLEET_TEST_SHARD=i/n splits the tests between n shards: tests/run-all.sh runs two at once, each with its own lab
+    container (FLEET_LAB_HOST), so the guardrail cases' waits on Docker and Ansible overlap. The modules in
+    KEEP_TOGETHER go whole to one shard each, heaviest first; every other test goes to the shard with the least weight
+    so far."""
     shard = os.environ.get("FLEET_TEST_SHARD")
     if not shard:
         return
     index, count = (int(part) for part in shard.split("/"))
-    keep = [item for position, item in enumerate(items) if position % count == index]
+    weight = [0] * count
+    placed = {}
+    for module in sorted({item.path.name for item in items} & set(KEEP_TOGETHER), key=KEEP_TOGETHER.get, reverse=True):
+        placed[module] = min(range(count), key=lambda shard_index: (weight[shard_index], shard_index))
+        weight[placed[module]] += KEEP_TOGETHER[module]
+    keep = []
+    for item in items:
+        target = placed.get(item.path.name)
+        if target is None:
+            target = min(range(count), key=lambda shard_index: (weight[shard_index], shard_index))
+            weight[target] += 1
+        if target == index:
+            keep.append(item)
     config.hook.pytest_deselected(items=[item for item in items if item not in keep])
     items[:] = keep

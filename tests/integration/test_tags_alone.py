@@ -40,11 +40,13 @@ def test_a_role_tag_alone_changes_nothing(converged, tmp_path, tag):
     assert any(name.startswith(role + " : ") for name in ran), ran[-10:]
 
 
-# a concern tag runs its file and not the rest of its role: server_units is an imported file, weights_fetch an
-# included one (its tag reaches the tasks through `apply`)
+# a concern tag runs its part and nothing else: server_units is an imported file, weights_fetch an included one (its
+# tag reaches the tasks through `apply`; the cache directories it needs carry it too)
 CONCERNS = {
-    "server_units": ("inference_server : Write the replicas' systemd units", "inference_server : Smoke-test a chat completion"),
-    "weights_fetch": ("model_weights : Record the revision", "model_weights : Create the HF cache directories"),
+    "server_units": ("inference_server", "inference_server : Write the replicas' systemd units",
+                     "inference_server : Smoke-test a chat completion"),
+    "weights_fetch": ("model_weights", "model_weights : Record the revision",
+                      "model_weights : Note what check mode cannot show"),
 }
 
 
@@ -54,8 +56,10 @@ def test_a_concern_tag_alone_runs_its_part(converged, tmp_path, tag):
     output = json.loads(result.stdout)
     assert result.returncode == 0, first_failure(output, converged)
     ran = {task["task"]["name"]: task["hosts"].get(converged, {}) for play in output["plays"] for task in play["tasks"]}
-    wanted, other = CONCERNS[tag]
+    role, wanted, other = CONCERNS[tag]
     assert wanted in ran and not ran[wanted].get("skipped"), sorted(ran)
     assert other not in ran, sorted(ran)
+    # besides preflight and the shared role (every tag plans), only the tag's own role ran
+    roles = {name.split(" : ")[0] for name in ran if " : " in name and "Validating arguments" not in name}
+    assert roles <= {"preflight", "gpt_oss", role}, sorted(roles)
     assert [name for name, host in ran.items() if host.get("changed")] == []
-
