@@ -1,27 +1,14 @@
 """Run the real gpu_facts module through ansible (not a mock): live on this GPU-less machine, and replayed."""
-import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
 
+import module_runner
 from fixture_loader import FIXTURES, replay_options
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-ANSIBLE = pathlib.Path(sys.executable).parent / "ansible"
 
 
 def run_module(args):
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOCALHOST_WARNING="0",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
-    argv = [str(ANSIBLE), "localhost", "-m", "gpu_facts"] + (["-a", json.dumps(args)] if args else [])
-    result = subprocess.run(argv,
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    output = json.loads(result.stdout)
-    return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return module_runner.run_module("gpu_facts", args)
 
 
 def test_live_on_a_machine_without_gpus():
