@@ -69,7 +69,7 @@ options:
     type: int
   overrides:
     description:
-      - Sizing overrides. Keys C(max_model_len), C(max_num_seqs), C(tensor_parallel_size), C(parallel)
+      - Sizing overrides. Keys C(max_model_len), C(max_num_seqs), C(max_num_batched_tokens) (vLLM), C(tensor_parallel_size), C(parallel)
         (llama.cpp slots), C(cpu_kv_cache_gib), C(gguf_file), C(cpu_replicas) (llama.cpp on CPU only - that many
         llama-server processes on consecutive ports, sharing the mapped weights and splitting the cores).
     type: dict
@@ -116,6 +116,13 @@ options:
     type: str
     default: auto
     choices: [auto, build, wheel]
+  goal:
+    description: What the sizing optimises (gpt_oss_plan_goal) - C(throughput) (context up to the model's window
+      while two full-length requests fit; llama.cpp four slots) or C(context) (the longest context one request can
+      have; llama.cpp one slot).
+    type: str
+    default: throughput
+    choices: [throughput, context]
   host_groups:
     description:
       - The groups that exist on the host (the keys of C(ansible_facts.getent_group)). The unit's supplementary
@@ -292,6 +299,7 @@ def main():
             rocm_variant=dict(type="str"),
             llamacpp_artifact=dict(type="str", default="auto", choices=["auto", "build", "wheel"]),
             host_groups=dict(type="list", elements="str"),
+            goal=dict(type="str", default="throughput", choices=["throughput", "context"]),
             read_host=dict(type="bool", default=False),
             python_path=dict(type="path", default="python3"),
         ),
@@ -309,7 +317,8 @@ def main():
             hf_home=p["hf_home"], revision=p["revision"], llamacpp_version=p["llamacpp_version"],
             extra_args=p["extra_args"], distribution=p["distribution"],
             distribution_version=p["distribution_version"], host_python=p["host_python"],
-            rocm_variant=p["rocm_variant"], llamacpp_artifact=p["llamacpp_artifact"], host_groups=p["host_groups"])
+            rocm_variant=p["rocm_variant"], llamacpp_artifact=p["llamacpp_artifact"], host_groups=p["host_groups"],
+            goal=p["goal"])
     except PlanError as error:
         module.fail_json(msg=str(error))
     for warning in plan["warnings"]:

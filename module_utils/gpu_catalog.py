@@ -311,11 +311,18 @@ DRIVER_VERIFY = {
 #   attention_env    : env var selecting the backend (ignored by newer releases)
 #   triton_backend   : the backend name of the Triton attention kernel in that release
 #   async_flag       : flag that turns async scheduling on (None: it is the default)
-#   cudagraph_flag   : flag capping the CUDA graph capture size (None: not offered)
-#   stream_interval  : whether --stream-interval exists
+#   cudagraph_flag   : flag setting the largest CUDA graph captured (0.10.2 --cuda-graph-sizes N captures
+#                      1, 2, 4, 8..N; 0.32 --max-cudagraph-capture-size)
+#   stream_interval  : whether --stream-interval exists (the recipe's 20 for throughput, since 0.11.2: 194fdf9)
 #   tool_parser      : OpenAI tool-call parser name for gpt-oss
-#   blackwell_moe_env: env selecting FlashInfer's MXFP4 MoE on sm100 (0.10.2's envs.py names; gone in 0.32)
-#   blackwell_moe_args: the CLI option that replaced it (0.32+: --moe-backend, vllm/config/kernel.py MoEBackend)
+#   blackwell_moe_env: env selecting FlashInfer's MXFP4 x MXFP8 MoE (0.10.2's envs.py names; gone in 0.32, whose
+#                      MoE oracle, fused_moe/oracle/mxfp4.py, picks FlashInfer TRT-LLM itself on the sm100 family)
+#   blackwell_moe_ccs: the compute capabilities that path runs on (0.10.2 quantization/mxfp4.py gates it on exactly
+#                      10.0, so sm103 gets Marlin there; 0.32: the sm100 family, 10.0 and 10.3)
+#   blackwell_kv_dtype: the recipe's KV cache dtype on Blackwell (fp8 since 0.11.2, 194fdf9; 0.10.2's recipe: none)
+#   blackwell_compilation: the recipe's --compilation-config on Blackwell (0.10.2, c23f4ff; the defaults since)
+#   rocm_args        : the ROCm recipe's options (0.10.2: "### AMD" of c23f4ff; 0.32+: 00143a1, validated on 0.17.0)
+#   rocm_utilization : the ROCm recipe's --gpu-memory-utilization (None: the planner's table)
 #   module           : the OpenAI server entry point, run as `python -m MODULE`
 #   parser_module    : the module holding make_arg_parser in that release
 VLLM_RELEASES = {
@@ -325,14 +332,18 @@ VLLM_RELEASES = {
         "attention_env": "VLLM_ATTENTION_BACKEND",
         "triton_backend": "TRITON_ATTN_VLLM_V1",
         "async_flag": "--async-scheduling",
-        "cudagraph_flag": None,
+        "cudagraph_flag": "--cuda-graph-sizes",
         "stream_interval": False,
         "tool_parser": "openai",
         "blackwell_moe_env": {"VLLM_USE_FLASHINFER_MOE_MXFP4_MXFP8": "1"},
-        "blackwell_moe_args": [],
+        "blackwell_moe_ccs": ((10, 0),),
+        "blackwell_kv_dtype": "auto",
+        "blackwell_compilation": ('{"pass_config":{"enable_fi_allreduce_fusion":true,"enable_noop":true},'
+                                  '"custom_ops":["+rms_norm"],"cudagraph_mode":"FULL_AND_PIECEWISE"}'),
         "rocm_env": {"VLLM_ROCM_USE_AITER": "1", "VLLM_USE_AITER_UNIFIED_ATTENTION": "1",
                      "VLLM_ROCM_USE_AITER_MHA": "0"},
-        "rocm_attention_backend": None,
+        "rocm_args": ["--compilation-config", '{"full_cuda_graph": true}'],
+        "rocm_utilization": None,
         "module": "vllm.entrypoints.openai.api_server",
         "parser_module": "vllm.entrypoints.openai.cli_args",
     },
@@ -346,9 +357,13 @@ VLLM_RELEASES = {
         "stream_interval": True,
         "tool_parser": "openai",
         "blackwell_moe_env": {},
-        "blackwell_moe_args": ["--moe-backend", "flashinfer_trtllm"],
+        "blackwell_moe_ccs": ((10, 0), (10, 3)),
+        "blackwell_kv_dtype": "fp8",
+        "blackwell_compilation": None,
         "rocm_env": {"VLLM_ROCM_USE_AITER": "1", "VLLM_ROCM_QUICK_REDUCE_QUANTIZATION": "INT4"},
-        "rocm_attention_backend": "ROCM_AITER_UNIFIED_ATTN",
+        "rocm_args": ["--attention-backend", "ROCM_AITER_UNIFIED_ATTN", "--block-size", "64",
+                      "-cc.pass_config.fuse_rope_kvcache=True", "-cc.use_inductor_graph_partition=True"],
+        "rocm_utilization": 0.95,
         "module": "vllm.entrypoints.openai.api_server",
         "parser_module": "vllm.entrypoints.launchers.cli_args",
     },
@@ -361,8 +376,10 @@ VLLM_RELEASES["0.33.0"] = dict(VLLM_RELEASES["0.32.0"], parser_module="vllm.entr
 # inclusive; the planner applies every entry whose range holds the group's capability, with the release's own
 # flag and env names from VLLM_RELEASES:
 #   triton_attention : FlashAttention 3's attention sinks are Hopper+, so Ampere/Ada use Triton attention
-#   blackwell_moe    : FlashInfer's MXFP4 MoE kernels and an fp8 KV cache (sm100 / sm103 data-centre Blackwell)
-#   recipe_cudagraphs: CUDA graphs up to 2048 and 8192 batched tokens (Hopper and data-centre Blackwell)
+#   blackwell_moe    : FlashInfer's MXFP4 MoE kernels, the release's Blackwell KV dtype and compilation config
+#                      (sm100 / sm103 data-centre Blackwell, where the release runs that path: blackwell_moe_ccs)
+#   recipe_cudagraphs: CUDA graphs up to 2048, 8192 batched tokens and, for throughput, --stream-interval 20
+#                      (Hopper and data-centre Blackwell; recipe c23f4ff for 0.10.2, 194fdf9 for 0.11.2+)
 #   sm120_defaults   : RTX 50xx (sm120): the TRT-LLM/FlashInfer MoE kernels are sm100-only, so vLLM's defaults
 VLLM_CUDA_RECIPES = (
     {"first": (8, 0), "last": (8, 9), "recipe": "triton_attention"},
@@ -372,6 +389,15 @@ VLLM_CUDA_RECIPES = (
     {"first": (12, 0), "last": (99, 9), "recipe": "sm120_defaults"},
 )
 VLLM_DEFAULT_VERSION = "0.10.2"
+# Where a model only just fits one card. vLLM's GPT-OSS recipe, "Known Limitations" (since 1e4b3ad, unchanged at
+# 8959cf64): 120b with TP 1 on an 80 GB H100 at the default utilization and batched tokens runs out of memory; its
+# fix is --gpu-memory-utilization 0.95 --max-num-batched-tokens 1024, and with TP 2 "set your gpu memory utilization
+# below 0.95". Its quickstart (c23f4ff, "### H100 & H200") recommends TP 2 on H100/H200 as the best tradeoff. So on
+# cards below max_card_mib the planner takes TP 2 when the host has two such GPUs, else TP 1 with these settings.
+VLLM_TIGHT_FIT = {"openai/gpt-oss-120b": {"max_card_mib": 100 * 1024, "utilization": 0.95, "batched_tokens": 1024}}
+# The recipe's --stream-interval for throughput (194fdf9: "We recommend setting this to 20 to maximize the
+# throughput"; tokens then reach the client 20 at a time).
+VLLM_STREAM_INTERVAL = 20
 
 # ---------------------------------------------------------------------------------------------
 # Engine builds: what each (engine release x backend) installs, from where, and what it needs.
@@ -465,36 +491,87 @@ ENGINE_GATE = {
 
 # ---------------------------------------------------------------------------------------------
 # GPT-OSS models. Weights are MXFP4 MoE + bf16 attention/embeddings, as published.
-#   weights_mib      : on-GPU weight footprint (checkpoint size, rounded up)
-#   kv_kib_per_token : bf16 K+V per token across all layers (layers x kv_heads x head_dim x 2 x 2B)
-#   max_context      : the model's native context window
-#   gguf_repo/file   : the llama.cpp-ready single-file checkpoint
+#   weights_mib      : GPU memory vLLM reports for the loaded weights, not the checkpoint's size (60.8 / 12.8 GiB):
+#                      "Model loading took 64.38 GiB" for 120b (vllm-project/vllm#33155, one H100) and 13.72 GiB for
+#                      20b (a public A100 log); the MoE weights are padded and swizzled for the kernels
+#   architecture     : the checkpoint's config.json: layers (num_hidden_layers), kv_heads (num_key_value_heads),
+#                      head_dim, sliding_window, experts (num_local_experts). layer_types alternate sliding/full
+#                      (transformers GptOssConfig; its defaults are 120b's, 20b differs in layers and experts).
+#                      tests/unit/test_kv_memory.py checks them against transformers' GptOssConfig.
+#   max_context      : the model's native context window (max_position_embeddings)
+#   gguf_repo/files  : the llama.cpp checkpoint; a split GGUF lists every shard, the first is the one to load
+#                      (llama_model_loader opens the others from split.count, beside it)
+#   gguf_mib         : the GGUF's size, all shards (20b 12.11 GB as published; 120b 59.02 GiB of tensors, llama.cpp
+#                      benches/mac-m2-ultra/mac-m2-ultra.md)
+#   gguf_dense_mib   : of which not MoE experts (Q8_0 attention, embeddings, output, norms): stays on the GPU
+#   gguf_expert_layer_mib: one layer's experts (gate/up/down, 3 x 2880 x 2880 x experts MXFP4 at 17 bytes per 32
+#                      weights, plus f32 biases; src/models/openai-moe.cpp, ggml-common.h): what --n-cpu-moe moves to
+#                      RAM per layer (a public 120b report: 26 layers ~ 42 GB)
 MODELS = {
     "openai/gpt-oss-20b": {
-        "weights_mib": 13_100,
-        "kv_kib_per_token": 48,
+        "weights_mib": 14_050,
+        "architecture": {"layers": 24, "kv_heads": 8, "head_dim": 64, "sliding_window": 128, "experts": 32},
         "max_context": 131_072,
         "gguf_repo": "ggml-org/gpt-oss-20b-GGUF",
-        "gguf_file": "gpt-oss-20b-mxfp4.gguf",
-        "gguf_mib": 11_600,
+        "gguf_files": ("gpt-oss-20b-mxfp4.gguf",),
+        "gguf_mib": 11_550,
+        "gguf_dense_mib": 1_850,
+        "gguf_expert_layer_mib": 405,
     },
     "openai/gpt-oss-120b": {
-        "weights_mib": 62_300,
-        "kv_kib_per_token": 72,
+        "weights_mib": 65_930,
+        "architecture": {"layers": 36, "kv_heads": 8, "head_dim": 64, "sliding_window": 128, "experts": 128},
         "max_context": 131_072,
         "gguf_repo": "ggml-org/gpt-oss-120b-GGUF",
-        "gguf_file": "gpt-oss-120b-mxfp4-00001-of-00003.gguf",
-        "gguf_mib": 60_900,
+        "gguf_files": ("gpt-oss-120b-mxfp4-00001-of-00003.gguf", "gpt-oss-120b-mxfp4-00002-of-00003.gguf",
+                       "gpt-oss-120b-mxfp4-00003-of-00003.gguf"),
+        "gguf_mib": 60_450,
+        "gguf_dense_mib": 2_150,
+        "gguf_expert_layer_mib": 1_618,
     },
 }
+# Bytes per cached K or V value by cache type: vLLM --kv-cache-dtype (auto = the model's bf16, fp8) and llama.cpp
+# --cache-type-k/-v (f16, q8_0: blocks of 32 values in 34 bytes, ggml-common.h block_q8_0).
+KV_CACHE_DTYPE_BYTES = {"auto": 2, "bf16": 2, "f16": 2, "fp8": 1, "q8_0": 34 / 32}
 # Memory the engine needs beside weights and KV cache (activations, CUDA graphs, allocator).
 ENGINE_OVERHEAD_MIB = {"vllm": 2_560, "llamacpp": 1_024}
+# llama.cpp's compute buffers per GPU by micro-batch (--ubatch-size), larger first: 2048 is what llama.cpp's own
+# gpt-oss presets use (common/arg.cpp --gpt-oss-20b-default: -ub 2048), with the compute-buffer column of the gpt-oss
+# guide (ggml-org/llama.cpp discussion 15396: 20b 14.9 GB at 8k = 12.1 model + ~2.7 compute + 0.2 KV); 512 is
+# llama.cpp's default micro-batch with the toolkit's long-standing 1 GiB allowance. Neither is measured here.
+LLAMACPP_UBATCH_OVERHEAD_MIB = ((2_048, 2_600), (512, 1_024))
+# KV cache types llama.cpp plans try, fastest first; q8_0 halves the cache (a quantised V cache needs flash attention:
+# src/llama-context.cpp "quantized V cache requires flash_attn", so such plans pass --flash-attn on).
+LLAMACPP_CACHE_TYPES = ("f16", "q8_0")
+# Context per slot a llama.cpp plan aims for, and its default slots, by goal; a plan that cannot reach the aim
+# (even with experts in RAM) takes the longest context that fits, down to MIN_CONTEXT.
+LLAMACPP_GOALS = {"throughput": {"slot_context": 32_768, "slots": 4}, "context": {"slot_context": 131_072, "slots": 1}}
+# RAM a llama.cpp host keeps beside the experts it holds for the GPUs (--n-cpu-moe): the OS, the server's own buffers.
+LLAMACPP_HOST_RESERVE_MIB = 4_096
 # Smallest context worth serving; below it the plan says the card is too small.
 MIN_CONTEXT = 4_096
 
 # Fraction of VRAM vLLM may take (--gpu-memory-utilization): (largest card MiB, fraction),
 # first match wins. Small cards need every MiB; big cards keep headroom for other processes.
 GPU_MEMORY_UTILIZATION = ((24_576, 0.95), (49_152, 0.92), (None, 0.90))
+# vLLM's own scheduler defaults for its OpenAI server, by card: EngineArgs.get_batch_defaults in
+# vllm/engine/arg_utils.py of each release (0.10.2: _set_default_args_v1). Rows (smallest card GiB, a name that
+# excludes the row, max_num_batched_tokens, max_num_seqs), first match wins; tests/unit/test_kv_memory.py runs the
+# 0.32.0/0.33.0 function itself for each row. The planner passes the batched-token budget explicitly (the sliding
+# layers' KV reservation depends on it) and caps max_num_seqs at the release's own default.
+VLLM_BATCH_DEFAULTS = {
+    "0.10.2": ((70, "a100", 8192, 1024), (0, None, 2048, 256)),
+    "0.32.0": ((160, None, 16384, 1024), (70, "a100", 8192, 1024), (0, None, 2048, 256)),
+}
+VLLM_BATCH_DEFAULTS["0.33.0"] = VLLM_BATCH_DEFAULTS["0.32.0"]
+# vLLM's KV block size on CUDA (CacheConfig.DEFAULT_BLOCK_SIZE 16); a plan that sets --block-size uses its own.
+VLLM_BLOCK_SIZE = 16
+# Tokens a running sequence holds on average when the planner caps --max-num-seqs by KV capacity (chat turns; vLLM
+# preempts and requeues when longer ones fill the cache).
+VLLM_AVERAGE_SEQUENCE_TOKENS = 2_048
+# What a plan optimises, per host or group (gpt_oss_plan_goal): throughput (more concurrent sequences, context up to
+# the model's window while two full-length requests fit) or context (the longest context one request can have).
+PLAN_GOALS = ("throughput", "context")
 # vLLM's ROCm path per release: gfx targets it serves GPT-OSS on (recipe: MI300x/325x/355x,
 # and the Radeon AI PRO R9700 in later releases).
 VLLM_ROCM_TARGETS = {"0.10.2": ("gfx942", "gfx950"), "0.32.0": ("gfx942", "gfx950", "gfx1201"),

@@ -79,6 +79,7 @@ RULES = {
     "gpt_oss_vllm_version": ("token", None),
     "gpt_oss_vllm_rocm_variant": ("token", None),
     "gpt_oss_llamacpp_artifact": ("token", None),
+    "gpt_oss_plan_goal": ("token", None),
     "gpt_oss_llamacpp_version": ("token", None),
     "gpt_oss_engine_extra_args": ("argv", None),
     "gpt_oss_bind_address": ("address", None),

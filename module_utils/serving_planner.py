@@ -12,9 +12,14 @@ import re
 
 from ansible.module_utils.gpu_catalog import (
     CUDA_VARIANTS, ENGINE_OVERHEAD_MIB, GPU_MEMORY_UTILIZATION, LLAMACPP_BACKEND_BY_FAMILY, LLAMACPP_BACKENDS,
-    LLAMACPP_DEFAULT_PACKAGE, LLAMACPP_PACKAGES, MIN_CONTEXT, MODELS, NEEDS_WRITE_EXECUTE, NVIDIA_KERNEL_MODULES,
+    LLAMACPP_CACHE_TYPES, LLAMACPP_GOALS, LLAMACPP_HOST_RESERVE_MIB, LLAMACPP_UBATCH_OVERHEAD_MIB, VLLM_STREAM_INTERVAL,
+    VLLM_TIGHT_FIT, LLAMACPP_DEFAULT_PACKAGE, LLAMACPP_PACKAGES, MIN_CONTEXT, MODELS, NEEDS_WRITE_EXECUTE, NVIDIA_KERNEL_MODULES,
     NVIDIA_OPEN_REQUIRED, ROCM_VERSION_BY_FAMILY, TENSOR_PARALLEL_SIZES, VLLM_CPU_VERSIONS, VLLM_CUDA_WHEELS,
     VLLM_CUDA_RECIPES, VLLM_DEFAULT_VERSION, VLLM_RELEASES, VLLM_ROCM_PUBLISHED, VLLM_ROCM_TARGETS, VLLM_ROCM_WHEELS,
+    VLLM_AVERAGE_SEQUENCE_TOKENS, VLLM_BATCH_DEFAULTS, VLLM_BLOCK_SIZE, PLAN_GOALS,
+)
+from ansible.module_utils.model_memory import (
+    MIB, kv_bytes_per_token, llamacpp_kv_bytes, vllm_capacity, vllm_kv_blocks, vllm_request_blocks,
 )
 from ansible.module_utils.engine_build import (
     BuildError, cuda_toolkit_for, llamacpp_build, vllm_cpu_install, vllm_cuda_install, vllm_rocm_install,
@@ -33,7 +38,8 @@ from ansible.module_utils.unit_profiles import (
 ENGINES = ("auto", "vllm", "llamacpp")
 # Overrides the planner understands, with their types (gpt_oss_plan_overrides).
 OVERRIDES = {"max_model_len": int, "max_num_seqs": int, "tensor_parallel_size": int, "parallel": int,
-             "cpu_kv_cache_gib": int, "gguf_file": str, "cpu_replicas": int}
+             "cpu_kv_cache_gib": int, "gguf_file": str, "cpu_replicas": int,
+             "max_num_batched_tokens": int}
 
 
 def check_overrides(overrides):
@@ -79,33 +85,102 @@ def memory_utilization(vram_mib):
     return GPU_MEMORY_UTILIZATION[-1][1]
 
 
-def size_vllm(model, vram_mib, tp, max_model_len=None):
-    """KV-cache budget -> (max_model_len, max_num_seqs, utilization, kv_tokens) or None if it
-    does not fit. Weights and KV heads are split evenly over `tp` GPUs."""
+def vllm_batch_defaults(version, vram_mib, card_name=""):
+    """(max_num_batched_tokens, max_num_seqs) vLLM's OpenAI server picks itself on this card (VLLM_BATCH_DEFAULTS)."""
+    for min_gib, excluded, batched, seqs in VLLM_BATCH_DEFAULTS[version]:
+        if vram_mib >= min_gib * 1024 and not (excluded and excluded in (card_name or "").lower()):
+            return batched, seqs
+    raise AssertionError("VLLM_BATCH_DEFAULTS[%s] has no catch-all row" % version)
+
+
+def size_vllm(model, vram_mib, tp, max_model_len=None, goal="throughput", cache_dtype="auto", batched_tokens=2048,
+              seqs_cap=256, utilization=None, block_size=VLLM_BLOCK_SIZE, async_scheduling=True):
+    """KV budget on each GPU -> the sizing vLLM will run with, or None if not even MIN_CONTEXT fits.
+
+    The budget is what --gpu-memory-utilization leaves after the weights (split over `tp` GPUs) and the engine's
+    own overhead. It is counted in vLLM's pool blocks and a request's blocks the way vLLM counts them
+    (model_memory.py): vLLM refuses to start when one request at max_model_len does not fit."""
     spec = MODELS[model]
-    util = memory_utilization(vram_mib)
-    budget = vram_mib * util - spec["weights_mib"] / tp - ENGINE_OVERHEAD_MIB["vllm"]
-    tokens = int(budget * 1024 / (spec["kv_kib_per_token"] / tp)) if budget > 0 else 0
-    context = min(spec["max_context"], _pow2_floor(max(tokens // 2, 1)))
+    util = utilization or memory_utilization(vram_mib)
+    kv_mib = vram_mib * util - spec["weights_mib"] / tp - ENGINE_OVERHEAD_MIB["vllm"]
+    if kv_mib <= 0:
+        return None
+    kv_bytes = int(kv_mib * MIB)
+    blocks = vllm_kv_blocks(model, kv_bytes, tp, cache_dtype, block_size)
+    in_flight = batched_tokens * (2 if async_scheduling else 1)
+
+    def fits(context, requests):
+        return requests * vllm_request_blocks(model, context, in_flight, block_size) <= blocks
+
     if max_model_len:
-        context = min(max_model_len, spec["max_context"]) if tokens >= max_model_len else 0
+        context = max_model_len if fits(max_model_len, 1) else 0
+    elif goal == "context":
+        # the longest context one request can have, in whole KiB-tokens
+        low, high = 0, spec["max_context"] // 1024
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if fits(middle * 1024, 1) else (low, middle - 1)
+        context = low * 1024
+    else:
+        context = spec["max_context"]
+        while context >= MIN_CONTEXT and not fits(context, 2):
+            context //= 2
     if context < MIN_CONTEXT:
         return None
-    seqs = max(8, min(256, _pow2_floor(max(tokens // 8192, 1))))
-    return {"max_model_len": context, "max_num_seqs": seqs, "gpu_memory_utilization": util, "kv_tokens": tokens}
+    tokens, concurrency = vllm_capacity(model, kv_bytes, context, in_flight, tp, cache_dtype, block_size)
+    seqs = min(seqs_cap, max(8, _pow2_floor(max(blocks * block_size // VLLM_AVERAGE_SEQUENCE_TOKENS, 1))))
+    return {"max_model_len": context, "max_num_seqs": seqs, "gpu_memory_utilization": util, "kv_tokens": tokens,
+            "max_num_batched_tokens": batched_tokens, "kv_cache_dtype": cache_dtype, "concurrency": concurrency,
+            "kv_per_token_bytes": kv_bytes_per_token(model, tp, cache_dtype), "goal": goal}
 
 
-def size_llamacpp(model, vram_mib, slots, ctx_per_slot=None):
-    """llama.cpp keeps the whole GGUF on the GPU; the rest is KV for `slots` parallel slots."""
-    spec = MODELS[model]
-    budget = vram_mib - spec["gguf_mib"] - ENGINE_OVERHEAD_MIB["llamacpp"]
-    tokens = int(budget * 1024 / spec["kv_kib_per_token"]) if budget > 0 else 0
-    per_slot = min(spec["max_context"], _pow2_floor(max(tokens // slots, 1)))
-    if ctx_per_slot:
-        per_slot = ctx_per_slot if tokens >= ctx_per_slot * slots else 0
-    if per_slot < MIN_CONTEXT:
-        return None
-    return {"ctx_size": per_slot * slots, "parallel": slots, "kv_tokens": tokens}
+def size_llamacpp(model, vrams, slots=None, ctx_per_slot=None, goal="throughput"):
+    """How llama.cpp holds `model` on GPUs of vrams MiB each (one replica over all of them, layers split in
+    proportion): the fastest arrangement that reaches the goal's context per slot, trying a larger micro-batch,
+    then the q8_0 KV cache, then MoE experts of more and more layers in RAM (--n-cpu-moe). None if not even
+    MIN_CONTEXT per slot fits with every expert in RAM."""
+    spec, aim = MODELS[model], LLAMACPP_GOALS[goal]
+    layers = spec["architecture"]["layers"]
+    slots = slots or aim["slots"]
+    wanted = min(ctx_per_slot or aim["slot_context"], spec["max_context"])
+    best = None
+    for cpu_layers in range(layers + 1):
+        for cache in LLAMACPP_CACHE_TYPES:
+            for ubatch, overhead in LLAMACPP_UBATCH_OVERHEAD_MIB:
+                room = (sum(vrams) - overhead * len(vrams) - spec["gguf_dense_mib"]
+                        - (layers - cpu_layers) * spec["gguf_expert_layer_mib"]) * MIB
+                if room <= 0:
+                    continue
+                per_slot = _llamacpp_slot_context(model, room, slots, ubatch, cache, spec["max_context"])
+                if ctx_per_slot:
+                    per_slot = ctx_per_slot if per_slot >= ctx_per_slot else 0
+                if per_slot < MIN_CONTEXT:
+                    continue
+                sizing = {"ctx_size": per_slot * slots, "parallel": slots, "cache_type": cache, "ubatch": ubatch,
+                          "aim_met": per_slot >= wanted,
+                          "n_cpu_moe": cpu_layers, "experts_in_ram_mib": cpu_layers * spec["gguf_expert_layer_mib"],
+                          "kv_tokens": _llamacpp_tokens(model, room, slots, ubatch, cache), "goal": goal}
+                if per_slot >= wanted:
+                    return sizing
+                best = best or sizing
+    return best
+
+
+def _llamacpp_tokens(model, room, slots, ubatch, cache):
+    """Cells of full-attention KV the room holds (the KV capacity in tokens)."""
+    low, high = 0, 1 << 24
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if llamacpp_kv_bytes(model, middle, slots, ubatch, cache) <= room else (low, middle - 1)
+    return low
+
+
+def _llamacpp_slot_context(model, room, slots, ubatch, cache, max_context):
+    """The longest power-of-two context per slot whose KV fits in room bytes."""
+    per_slot = max_context
+    while per_slot >= MIN_CONTEXT and llamacpp_kv_bytes(model, per_slot * slots, slots, ubatch, cache) > room:
+        per_slot //= 2
+    return per_slot
 
 
 class _Plan(object):
@@ -204,28 +279,122 @@ def _driver_stack(usable, backend, variant, nvswitch_count=0):
             "gfx_target": first.get("gfx_target")}
 
 
-def _vllm_replicas(plan, usable, overrides):
-    """One replica per GPU when the model fits on one card, otherwise tensor parallel."""
+def _vllm_recipe(plan, usable, backend, version, tp, goal):
+    """vLLM's GPT-OSS recipe for this GPU group, release and tensor-parallel size: env, extra flags, KV cache dtype,
+    batched-token budget, utilization (None: the planner's table) and block size, each with its reason."""
+    release = VLLM_RELEASES[version]
+    vram = min(d["memory_mib"] or 0 for d in usable)
+    batched, seqs_cap = vllm_batch_defaults(version, vram, usable[0].get("model"))
+    recipe = {"env": {}, "extra": [], "cache_dtype": "auto", "batched": batched, "utilization": None,
+              "block_size": VLLM_BLOCK_SIZE, "reasons": []}
+    env, extra, why = recipe["env"], recipe["extra"], recipe["reasons"].append
+    if release["async_flag"]:
+        extra.append(release["async_flag"])
+        why("vLLM %s: async scheduling is opt-in -> %s (recipe c23f4ff; it is not compatible with structured output "
+            "there)" % (version, release["async_flag"]))
+    if backend == "cuda":
+        cc = _cc_tuple(usable[0].get("compute_capability"))
+        recipes = [entry["recipe"] for entry in VLLM_CUDA_RECIPES if entry["first"] <= cc <= entry["last"]]
+        family = usable[0]["family"]
+        if "triton_attention" in recipes:
+            if release["attention_flag"]:
+                extra += [release["attention_flag"], release["triton_backend"]]
+            else:
+                env[release["attention_env"]] = release["triton_backend"]
+            why("%s: FlashAttention 3 sinks are Hopper+ -> Triton attention (%s; recipe \"### A100\")"
+                % (family, release["triton_backend"]))
+        if "blackwell_moe" in recipes:
+            if cc in release["blackwell_moe_ccs"] and release["blackwell_moe_env"]:
+                env.update(release["blackwell_moe_env"])
+                why("Blackwell sm%d%d, vLLM %s: FlashInfer MXFP4 x MXFP8 MoE (%s; recipe c23f4ff, set for compute "
+                    "capability 10.0)" % (cc[0], cc[1], version, " ".join(sorted(release["blackwell_moe_env"]))))
+            elif cc in release["blackwell_moe_ccs"]:
+                why("Blackwell sm%d%d, vLLM %s: its MoE oracle picks FlashInfer TRT-LLM MXFP4 itself "
+                    "(fused_moe/oracle/mxfp4.py)" % (cc[0], cc[1], version))
+            else:
+                why("Blackwell sm%d%d, vLLM %s: FlashInfer's MXFP4 MoE is gated on compute capability %s there "
+                    "(quantization/mxfp4.py) -> Marlin MoE, vLLM's default" % (
+                        cc[0], cc[1], version, "/".join("%d.%d" % c for c in release["blackwell_moe_ccs"])))
+            if release["blackwell_kv_dtype"] != "auto":
+                recipe["cache_dtype"] = release["blackwell_kv_dtype"]
+                extra += ["--kv-cache-dtype", release["blackwell_kv_dtype"]]
+                why("Blackwell, vLLM %s: --kv-cache-dtype %s (recipe 194fdf9, since 0.11.2): half the KV bytes per "
+                    "token" % (version, release["blackwell_kv_dtype"]))
+            if release["blackwell_compilation"]:
+                extra += ["--compilation-config", release["blackwell_compilation"]]
+                why("Blackwell, vLLM %s: the recipe's compilation config (FlashInfer all-reduce fusion, "
+                    "FULL_AND_PIECEWISE CUDA graphs; c23f4ff)" % version)
+        if "recipe_cudagraphs" in recipes:
+            extra += [release["cudagraph_flag"], "2048"]
+            recipe["batched"] = 8192
+            why("Hopper/Blackwell recipe: CUDA graphs up to 2048 (%s), 8192 batched tokens"
+                % release["cudagraph_flag"])
+            if goal == "throughput" and release["stream_interval"]:
+                extra += ["--stream-interval", str(VLLM_STREAM_INTERVAL)]
+                why("goal throughput, vLLM %s: --stream-interval %d (recipe 194fdf9: tokens reach the client %d at "
+                    "a time)" % (version, VLLM_STREAM_INTERVAL, VLLM_STREAM_INTERVAL))
+        if "sm120_defaults" in recipes:
+            why("RTX 50xx sm120: FlashInfer/TRT-LLM MXFP4 MoE and sink attention are sm100-family only -> vLLM's "
+                "defaults, Triton attention and Marlin MoE (vllm#40153, flashinfer#2847)")
+    else:
+        env.update(release["rocm_env"])
+        extra += release["rocm_args"]
+        if "--block-size" in release["rocm_args"]:
+            recipe["block_size"] = int(release["rocm_args"][release["rocm_args"].index("--block-size") + 1])
+        recipe["utilization"] = release["rocm_utilization"]
+        why("ROCm %s, vLLM %s: AITER kernels (%s) and the ROCm recipe's options (%s)" % (
+            usable[0].get("gfx_target"), version, ", ".join(sorted(release["rocm_env"])), " ".join(release["rocm_args"])))
+    tight = VLLM_TIGHT_FIT.get(plan.model)
+    if tight and tp == 1 and vram < tight["max_card_mib"]:
+        recipe["utilization"], recipe["batched"] = tight["utilization"], tight["batched_tokens"]
+        why("%s with tensor parallel 1 on a %d MiB card: the recipe's out-of-memory case -> utilization %.2f and %d "
+            "batched tokens (recipe \"Known Limitations\")" % (plan.model, vram, tight["utilization"],
+                                                                  tight["batched_tokens"]))
+    if plan.overrides.get("max_num_batched_tokens"):
+        recipe["batched"] = plan.overrides["max_num_batched_tokens"]
+        why("gpt_oss_plan_overrides.max_num_batched_tokens=%d" % recipe["batched"])
+    # vLLM refuses max_num_batched_tokens below max_num_seqs (SchedulerConfig)
+    recipe["seqs_cap"] = min(seqs_cap, recipe["batched"])
+    return recipe
+
+
+def _vllm_replicas(plan, usable, backend, version, overrides, goal):
+    """One replica per GPU when the model fits on one card, otherwise tensor parallel (the smallest size that
+    fits; TP 2 first where the recipe recommends it)."""
     count = len(usable)
     vram = min(d["memory_mib"] or 0 for d in usable)
     forced_tp = overrides.get("tensor_parallel_size")
     sizes = [forced_tp] if forced_tp else [tp for tp in TENSOR_PARALLEL_SIZES if tp <= count]
+    tight = VLLM_TIGHT_FIT.get(plan.model)
+    if not forced_tp and tight and vram < tight["max_card_mib"] and count >= 2:
+        sizes = [tp for tp in sizes if tp >= 2]
+        plan.because("%s on %d MiB cards: tensor parallel 2 (the recipe's H100/H200 recommendation, c23f4ff) rather "
+                      "than one card at its out-of-memory edge" % (plan.model, vram))
     for tp in sizes:
         if tp > count:
             raise PlanError("host %s: tensor_parallel_size=%d but only %d usable GPU(s). Set "
                             "gpt_oss_plan_overrides.tensor_parallel_size to at most %d." % (plan.host, tp, count, count))
-        sizing = size_vllm(plan.model, vram, tp, overrides.get("max_model_len"))
+        recipe = _vllm_recipe(plan, usable, backend, version, tp, goal)
+        sizing = size_vllm(plan.model, vram, tp, overrides.get("max_model_len"), goal, recipe["cache_dtype"],
+                           recipe["batched"], recipe["seqs_cap"], recipe["utilization"], recipe["block_size"])
         if sizing:
+            if overrides.get("max_num_seqs"):
+                sizing["max_num_seqs"] = min(overrides["max_num_seqs"], recipe["batched"])
             replicas = count // tp
             if replicas * tp != count:
                 plan.warnings.append("%d GPU(s) idle: %d is not a multiple of tensor parallel size %d"
                                      % (count - replicas * tp, count, tp))
-            plan.because("%s needs ~%d MiB of weights; %d MiB per GPU at utilization %.2f -> tensor parallel %d, "
-                         "%d replica(s), max-model-len %d, max-num-seqs %d" % (
-                             plan.model, MODELS[plan.model]["weights_mib"], vram, sizing["gpu_memory_utilization"],
-                             tp, replicas, sizing["max_model_len"], sizing["max_num_seqs"]))
-            return tp, replicas, sizing
-    return None, 0, None
+            plan.reasons.extend(recipe["reasons"])
+            plan.because(
+                "%s: ~%d MiB of weights loaded (vLLM's own report) on %d MiB per GPU at utilization %.2f, KV %s at "
+                "%d bytes per token per GPU (the full-attention layers; model_memory.py) -> tensor parallel %d, %d "
+                "replica(s), goal %s: max-model-len %d (%.1f requests of that length at once, %d tokens of KV), "
+                "max-num-seqs %d" % (
+                    plan.model, MODELS[plan.model]["weights_mib"], vram, sizing["gpu_memory_utilization"],
+                    sizing["kv_cache_dtype"], sizing["kv_per_token_bytes"], tp, replicas, goal,
+                    sizing["max_model_len"], sizing["concurrency"], sizing["kv_tokens"], sizing["max_num_seqs"]))
+            return tp, replicas, sizing, recipe
+    return None, 0, None, None
 
 
 def _fail_no_fit(plan, usable):
@@ -245,7 +414,7 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
                        served_model_name=None, venv_path="/opt/gpt-oss/venvs/current", host_memory_mib=None,
                        cpu_count=None, overrides=None, hf_home=None, revision="main", llamacpp_version=None,
                        extra_args=None, distribution=None, distribution_version=None, host_python=None,
-                       rocm_variant=None, llamacpp_artifact="auto", host_groups=None):
+                       rocm_variant=None, llamacpp_artifact="auto", host_groups=None, goal="throughput"):
     """Return the serving plan dict, or raise PlanError with a message naming the fix.
 
     distribution / distribution_version / host_python describe the host (Ansible facts) so the plan can pick an
@@ -253,7 +422,8 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
     build the chosen llama.cpp backend. rocm_variant names a vLLM ROCm build (gpt_oss_vllm_rocm_variant);
     llamacpp_artifact forces llama.cpp's artifact (auto: a source build for GPUs, the CPU wheel for CPUs).
     host_groups lists the groups the host has (getent group): the unit's supplementary groups are the backend's
-    wanted groups among those (all of them when None).
+    wanted groups among those (all of them when None). goal (gpt_oss_plan_goal) is what the sizing optimises:
+    throughput or the longest context.
     """
     overrides = dict(overrides or {})
     check_overrides(overrides)
@@ -269,12 +439,15 @@ def build_serving_plan(gpus, model="openai/gpt-oss-20b", engine="auto", vllm_ver
                         % (model, ", ".join(sorted(MODELS))))
     if engine not in ENGINES:
         raise PlanError("gpt_oss_engine=%r is not one of %s" % (engine, ", ".join(ENGINES)))
+    if goal not in PLAN_GOALS:
+        raise PlanError("gpt_oss_plan_goal=%r is not one of %s" % (goal, ", ".join(PLAN_GOALS)))
     if overrides.get("max_model_len", 0) > MODELS[model]["max_context"]:
         raise PlanError("gpt_oss_plan_overrides.max_model_len=%d is longer than %s's context window (%d tokens); "
                         "use at most %d" % (overrides["max_model_len"], model, MODELS[model]["max_context"],
                                             MODELS[model]["max_context"]))
     plan = _Plan(host, model)
     plan.rocm_variant = rocm_variant
+    plan.goal, plan.host_memory_mib, plan.overrides = goal, host_memory_mib, overrides
     plan.host_groups = None if host_groups is None else list(host_groups)
     host_info = {"distribution": distribution, "distribution_version": distribution_version,
                  "python": host_python, "llamacpp_artifact": llamacpp_artifact}
@@ -496,7 +669,7 @@ def _gpu_plan(plan, usable, engine, vllm_version, common, overrides):
     model = plan.model
     chosen_engine, backend = _choose_platform(plan, usable, engine, vllm_version)
     if chosen_engine == "vllm":
-        tp, replicas, sizing = _vllm_replicas(plan, usable, overrides)
+        tp, replicas, sizing, recipe = _vllm_replicas(plan, usable, backend, vllm_version, overrides, plan.goal)
         if sizing is None:
             if engine == "vllm":
                 raise _NoFit()
@@ -505,10 +678,12 @@ def _gpu_plan(plan, usable, engine, vllm_version, common, overrides):
             chosen_engine, backend = "llamacpp", LLAMACPP_BACKEND_BY_FAMILY.get(usable[0]["family"], "vulkan")
     if chosen_engine == "vllm":
         variant = VLLM_CUDA_WHEELS[vllm_version]["torch_backend"] if backend == "cuda" else "rocm"
-        result = _vllm_gpu_plan(plan, usable, backend, vllm_version, tp, replicas, sizing, common, overrides)
+        result = _vllm_gpu_plan(plan, usable, backend, vllm_version, tp, replicas, sizing, recipe, common)
     else:
         variant = cuda_toolkit_for(usable)[0] if backend == "cuda" else backend
         result = _llamacpp_gpu_plan(plan, usable, backend, common, overrides)
+        if result is None:
+            raise _NoFit()
     result["wheel_variant"] = variant
     result["driver"] = _driver_stack(usable, backend, variant, plan.nvswitch_count)
     if result["driver"].get("open_modules_required"):
@@ -520,15 +695,19 @@ def _gpu_plan(plan, usable, engine, vllm_version, common, overrides):
 
 
 def weights_location(model, model_format, hf_home=None, revision="main", model_path=None, gguf_file=None):
-    """Where the engine reads the weights: a snapshot in the HF cache under HF_HOME (or model_path)."""
+    """Where the engine reads the weights: a snapshot in the HF cache under HF_HOME (or model_path). `files` lists
+    what to fetch (every shard of a split GGUF); `path` is what the engine loads (the first shard: llama.cpp opens
+    the others beside it)."""
     spec = MODELS[model]
     repo = spec["gguf_repo"] if model_format == "gguf" else model
-    filename = (gguf_file or spec["gguf_file"]) if model_format == "gguf" else None
+    files = ([gguf_file] if gguf_file else list(spec["gguf_files"])) if model_format == "gguf" else []
+    filename = files[0] if files else None
     layout = cache_layout(hf_home, repo, revision) if hf_home else {}
     base = model_path or layout.get("snapshot_dir")
     path = ("%s/%s" % (base, filename) if filename else base) if base else (repo if not filename else filename)
-    return {"repo": repo, "revision": revision, "file": filename, "snapshot_dir": layout.get("snapshot_dir"),
-            "ref_file": layout.get("ref_file"), "cache_dirs": layout.get("dirs", []), "path": path,
+    return {"repo": repo, "revision": revision, "file": filename, "files": files,
+            "snapshot_dir": layout.get("snapshot_dir"), "ref_file": layout.get("ref_file"),
+            "cache_dirs": layout.get("dirs", []), "path": path,
             "download_mib": spec["gguf_mib"] if model_format == "gguf" else spec["weights_mib"]}
 
 
@@ -572,6 +751,8 @@ def _vllm_argv(release, common, port, sizing, tp, extra):
             "--model", common["model"], "--served-model-name", common["served"],
             "--host", common["bind"], "--port", str(port),
             "--max-model-len", str(sizing["max_model_len"]), "--max-num-seqs", str(sizing["max_num_seqs"])]
+    if "max_num_batched_tokens" in sizing:
+        argv += ["--max-num-batched-tokens", str(sizing["max_num_batched_tokens"])]
     if "gpu_memory_utilization" in sizing:
         argv += ["--gpu-memory-utilization", "%.2f" % sizing["gpu_memory_utilization"]]
     if tp > 1:
@@ -581,77 +762,108 @@ def _vllm_argv(release, common, port, sizing, tp, extra):
     return argv + extra
 
 
-def _vllm_gpu_plan(plan, usable, backend, version, tp, replicas, sizing, common, overrides):
+def _vllm_gpu_plan(plan, usable, backend, version, tp, replicas, sizing, recipe, common):
     release = VLLM_RELEASES[version]
-    family = usable[0]["family"]
-    cc = _cc_tuple(usable[0].get("compute_capability"))
-    env, extra = {}, []
-    if release["async_flag"]:
-        extra.append(release["async_flag"])
-        plan.because("vLLM %s: async scheduling is opt-in -> %s" % (version, release["async_flag"]))
-    if backend == "cuda":
-        recipes = [entry["recipe"] for entry in VLLM_CUDA_RECIPES if entry["first"] <= cc <= entry["last"]]
-        if "triton_attention" in recipes:
-            if release["attention_flag"]:
-                extra += [release["attention_flag"], release["triton_backend"]]
-            else:
-                env[release["attention_env"]] = release["triton_backend"]
-            plan.because("%s: FlashAttention 3 sinks are Hopper+ -> Triton attention (%s)"
-                         % (family, release["triton_backend"]))
-        if "blackwell_moe" in recipes:
-            env.update(release["blackwell_moe_env"])
-            extra += release["blackwell_moe_args"] + ["--kv-cache-dtype", "fp8"]
-            plan.because("Blackwell sm%d%d: FlashInfer MXFP4 MoE (%s) and fp8 KV cache"
-                         % (cc[0], cc[1], " ".join(sorted(release["blackwell_moe_env"]) + release["blackwell_moe_args"])))
-        if "recipe_cudagraphs" in recipes and release["cudagraph_flag"]:
-            extra += [release["cudagraph_flag"], "2048", "--max-num-batched-tokens", "8192"]
-            plan.because("Hopper/Blackwell recipe: CUDA graphs up to 2048, 8192 batched tokens")
-        if "sm120_defaults" in recipes:
-            plan.because("RTX 50xx sm120: the TRT-LLM/FlashInfer MoE kernels are sm100-only -> vLLM's defaults")
-    else:
-        env.update(release["rocm_env"])
-        if release["rocm_attention_backend"]:
-            extra += ["--attention-backend", release["rocm_attention_backend"], "--block-size", "64"]
-        plan.because("ROCm %s: AITER kernels (%s)" % (usable[0].get("gfx_target"), ", ".join(sorted(release["rocm_env"]))))
     visible = "HIP_VISIBLE_DEVICES" if backend == "rocm" else "CUDA_VISIBLE_DEVICES"
     replica_list = []
     for number in range(replicas):
         devices = [d["index"] for d in usable[number * tp:(number + 1) * tp]]
         port = common["port"] + number
-        argv = _vllm_argv(release, common, port, sizing, tp, extra)
+        argv = _vllm_argv(release, common, port, sizing, tp, recipe["extra"])
         replica_list.append(_replica("gpt-oss-%d" % number, port, devices, argv,
                                      {visible: ",".join(str(i) for i in devices)}))
     packages = ["vllm==%s" % version]
     return {"engine": "vllm", "engine_version": version, "backend": backend, "packages": packages,
-            "tensor_parallel_size": tp, "replicas": replica_list, "env": env,
-            "sizing": {k: sizing[k] for k in ("max_model_len", "max_num_seqs", "gpu_memory_utilization")},
+            "tensor_parallel_size": tp, "replicas": replica_list, "env": dict(recipe["env"]),
+            "sizing": {"max_model_len": sizing["max_model_len"], "max_num_seqs": sizing["max_num_seqs"],
+                       "gpu_memory_utilization": sizing["gpu_memory_utilization"],
+                       "max_num_batched_tokens": sizing["max_num_batched_tokens"],
+                       "kv_cache_dtype": sizing["kv_cache_dtype"], "kv_tokens": sizing["kv_tokens"],
+                       "goal": sizing["goal"], "experts": "GPU"},
             "model_format": "safetensors"}
 
 
-def _llamacpp_argv(common, port, sizing, gpu_layers, gguf_path):
+def _llamacpp_argv(common, port, sizing, gpu_layers, gguf_path, server_flags=()):
     return ["%s/bin/python" % common["venv"], "%s/bin/%s" % (common["venv"], LLAMACPP_LAUNCHER),
             "--model", gguf_path, "--alias", common["served"], "--host", common["bind"], "--port", str(port),
             "--ctx-size", str(sizing["ctx_size"]), "--parallel", str(sizing["parallel"]),
-            "--n-gpu-layers", str(gpu_layers), "--jinja"]
+            "--n-gpu-layers", str(gpu_layers), "--jinja"] + list(server_flags)
+
+
+def _llamacpp_server_flags(sizing, vrams=None):
+    """llama-server's options for a GPU sizing (common/arg.cpp of the pinned build): the micro-batch, the KV cache
+    type (a quantised V cache needs flash attention), experts kept in RAM, the layer split over several GPUs, and
+    --fit off (the plan is the fit; llama.cpp's own would only warn past an explicit --n-gpu-layers)."""
+    flags = ["--batch-size", str(max(sizing["ubatch"], 2048)), "--ubatch-size", str(sizing["ubatch"]), "--fit", "off"]
+    if sizing["cache_type"] != "f16":
+        flags += ["--cache-type-k", sizing["cache_type"], "--cache-type-v", sizing["cache_type"], "--flash-attn", "on"]
+    if sizing["n_cpu_moe"]:
+        flags += ["--n-cpu-moe", str(sizing["n_cpu_moe"])]
+    if vrams and len(vrams) > 1:
+        flags += ["--split-mode", "layer", "--tensor-split", ",".join(str(v) for v in vrams)]
+    return flags
 
 
 def _llamacpp_gpu_plan(plan, usable, backend, common, overrides):
-    slots = overrides.get("parallel", 4)
-    vram = min(d["memory_mib"] or 0 for d in usable)
-    sizing = size_llamacpp(plan.model, vram, slots, overrides.get("max_model_len"))
-    if sizing is None:
-        raise _NoFit()
-    plan.because("llama.cpp: %d MiB GGUF on each %d MiB GPU -> %d slots x %d tokens, one replica per GPU" % (
-        MODELS[plan.model]["gguf_mib"], vram, slots, sizing["ctx_size"] // slots))
+    """One replica per GPU when a card holds the whole model at the goal's context; else one replica over all the
+    GPUs (layers split in proportion to their memory); experts of some layers in RAM where even that is short."""
+    spec, goal = MODELS[plan.model], plan.goal
+    slots, wanted = overrides.get("parallel"), overrides.get("max_model_len")
+    vrams = [d["memory_mib"] or 0 for d in usable]
+    per_card = size_llamacpp(plan.model, [min(vrams)], slots, wanted, goal)
+    pooled = size_llamacpp(plan.model, vrams, slots, wanted, goal) if len(usable) > 1 else None
+    if per_card and (per_card["aim_met"] and not per_card["n_cpu_moe"] or not pooled):
+        sizing, groups = per_card, [[d] for d in usable]
+    elif pooled:
+        sizing, groups = pooled, [list(usable)]
+    else:
+        return None
+    slots = sizing["parallel"]
+    if sizing["n_cpu_moe"]:
+        need = sizing["experts_in_ram_mib"] * len(groups) + LLAMACPP_HOST_RESERVE_MIB
+        if plan.host_memory_mib and plan.host_memory_mib < need:
+            raise PlanError(
+                "host %s: %s on %d x %s (%d MiB each) keeps the experts of %d of %d layers in RAM (%d MiB per replica, "
+                "%d replica(s)) plus %d MiB for the system: %d MiB, and the host has %d MiB. Options: more RAM; a "
+                "shorter context (gpt_oss_plan_overrides.max_model_len) or fewer slots (parallel); gpt_oss_plan_goal: "
+                "throughput; gpt_oss_model: openai/gpt-oss-20b" % (
+                    plan.host, plan.model, len(usable), usable[0]["model"], min(vrams), sizing["n_cpu_moe"],
+                    spec["architecture"]["layers"], sizing["experts_in_ram_mib"], len(groups),
+                    LLAMACPP_HOST_RESERVE_MIB, need, plan.host_memory_mib))
+    plan.because(
+        "llama.cpp, goal %s: %d MiB GGUF (%d MiB dense + %d layers x %d MiB of experts) on %s -> %s, %d slot(s) x %d "
+        "tokens, KV %s (%d tokens), micro-batch %d, experts %s (src/llama-model-loader.cpp split GGUFs, "
+        "common/arg.cpp --n-cpu-moe; sizes: gpu_catalog MODELS)" % (
+            goal, spec["gguf_mib"], spec["gguf_dense_mib"], spec["architecture"]["layers"],
+            spec["gguf_expert_layer_mib"], " + ".join("%d MiB" % v for v in vrams),
+            "one replica per GPU" if len(groups) > 1 or len(usable) == 1 else
+            "one replica over %d GPUs, layers split %s" % (len(usable), ":".join(str(v) for v in vrams)),
+            slots, sizing["ctx_size"] // slots, sizing["cache_type"], sizing["kv_tokens"], sizing["ubatch"],
+            "all on the GPU" if not sizing["n_cpu_moe"] else "of the first %d layers in RAM (%d MiB)" % (
+                sizing["n_cpu_moe"], sizing["experts_in_ram_mib"])))
+    if sizing["cache_type"] != "f16":
+        plan.because("KV cache %s: half of f16's bytes per token buys context on this card; a quantised V cache "
+                     "needs flash attention -> --flash-attn on (src/llama-context.cpp)" % sizing["cache_type"])
+    if not sizing["aim_met"]:
+        plan.warnings.append("%s: %d tokens per slot fit, short of the %s goal's %d" % (
+            plan.model, sizing["ctx_size"] // slots, goal, LLAMACPP_GOALS[goal]["slot_context"]))
     visible = {"cuda": "CUDA_VISIBLE_DEVICES", "rocm": "HIP_VISIBLE_DEVICES"}.get(backend, "GGML_VK_VISIBLE_DEVICES")
-    gguf = common["gguf"]
-    replicas = [_replica("gpt-oss-%d" % n, common["port"] + n, [d["index"]],
-                         _llamacpp_argv(common, common["port"] + n, sizing, 999, gguf), {visible: str(d["index"])})
-                for n, d in enumerate(usable)]
+    replicas = []
+    for number, group in enumerate(groups):
+        port = common["port"] + number
+        flags = _llamacpp_server_flags(sizing, [d["memory_mib"] or 0 for d in group])
+        indices = [d["index"] for d in group]
+        replicas.append(_replica("gpt-oss-%d" % number, port, indices,
+                                 _llamacpp_argv(common, port, sizing, 999, common["gguf"], flags),
+                                 {visible: ",".join(str(i) for i in indices)}))
     version, packages = common["llamacpp"]
     return {"engine": "llamacpp", "engine_version": version, "backend": backend,
             "packages": packages, "tensor_parallel_size": 1, "replicas": replicas, "env": {},
-            "sizing": {"max_model_len": sizing["ctx_size"] // slots, "max_num_seqs": slots},
+            "sizing": {"max_model_len": sizing["ctx_size"] // slots, "max_num_seqs": slots, "goal": goal,
+                       "kv_cache_dtype": sizing["cache_type"], "kv_tokens": sizing["kv_tokens"],
+                       "ubatch": sizing["ubatch"], "n_cpu_moe": sizing["n_cpu_moe"],
+                       "experts": "GPU" if not sizing["n_cpu_moe"] else "RAM for %d of %d layers (%d MiB)" % (
+                           sizing["n_cpu_moe"], spec["architecture"]["layers"], sizing["experts_in_ram_mib"])},
             "model_format": "gguf"}
 
 

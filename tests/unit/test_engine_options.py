@@ -135,8 +135,13 @@ common_params_context common_params_parser_init(common_params & params, llama_ex
 @pytest.mark.parametrize("version", sorted(VLLM_RELEASES))
 def test_a_vllm_option_of_that_release_lands_in_every_replica(live_vllm, version):
     assert "--max-num-batched-tokens" in live_vllm[("vllm", version)]["options"]
-    result = plan(ADA, vllm_version=version, extra_args=["--max-num-batched-tokens", "4096"])
-    assert result["engine"] == "vllm" and result["argv"][-2:] == ["--max-num-batched-tokens", "4096"]
+    result = plan(ADA, vllm_version=version, extra_args=["--seed", "7"])
+    assert result["engine"] == "vllm" and result["argv"][-2:] == ["--seed", "7"]
+    # the planner sizes the KV cache with the batched-token budget, so it owns that flag (an override sets it)
+    with pytest.raises(PlanError, match="which the plan already sets"):
+        plan(ADA, vllm_version=version, extra_args=["--max-num-batched-tokens", "4096"])
+    sized = plan(ADA, vllm_version=version, overrides={"max_num_batched_tokens": 4096})
+    assert sized["argv"][sized["argv"].index("--max-num-batched-tokens") + 1] == "4096"
 
 
 @pytest.mark.vllm_parser
@@ -174,7 +179,7 @@ def test_a_llamacpp_option_is_refused_on_a_vllm_plan(live_vllm, live_llamacpp):
 def test_what_the_planner_accepts_the_real_parser_accepts_and_the_other_way_round(live_vllm):
     """The spellings the planner reads as vLLM's FlexibleArgumentParser does, checked by that parser itself."""
     version = "0.32.0"
-    accepted = [["--max_num_batched_tokens=4096"], ["-O3"], ["--seed", "-1"], ["--compilation-config.mode", "3"],
+    accepted = [["--max_log_len=4096"], ["-O3"], ["--seed", "-1"], ["--compilation-config.mode", "3"],
                 ["-q", "mxfp4"], ["--no-enable-prefix-caching"]]
     refused = [["--max-num-batchd-tokens", "4096"], ["--n-gpu-layers", "99"]]
     abbreviated = ["--max-num-batch", "4096"]  # argparse takes it; the planner asks for the full name
@@ -203,10 +208,13 @@ def test_a_short_or_negated_spelling_of_a_flag_the_plan_sets_is_refused(live_vll
 def test_a_llama_server_option_passes_on_a_llamacpp_gpu_plan(live_llamacpp):
     live = live_llamacpp[LLAMA_SERVER]["options"]
     assert {"--flash-attn", "-fa"} <= set(live)
-    result = plan(TURING, extra_args=["-fa", "on", "--cache-ram", "0"])
+    result = plan(TURING, extra_args=["--temp", "0.7", "--cache-ram", "0"])
     assert result["engine"] == "llamacpp" and result["build"]["artifact"] == "source"
     assert result["argv"][0].endswith("/bin/llama-server")
-    assert all(r["argv"][-4:] == ["-fa", "on", "--cache-ram", "0"] for r in result["replicas"])
+    assert all(r["argv"][-4:] == ["--temp", "0.7", "--cache-ram", "0"] for r in result["replicas"])
+    # the T4 plan quantises its KV cache, which needs flash attention: the plan owns -fa under any spelling
+    with pytest.raises(PlanError, match=re.escape("sets -fa (--flash-attn), which the plan already sets")):
+        plan(TURING, extra_args=["-fa", "on"])
 
 
 def test_llama_server_refusals(live_llamacpp):

@@ -88,13 +88,79 @@ def test_unknown_model_is_refused():
         build_serving_plan(facts(gpu()), model="meta/llama")
 
 
-def test_120b_on_a_24gb_card_names_host_card_need_and_options():
+def test_120b_on_a_24gb_card_without_the_ram_for_its_experts_names_host_card_need_and_options():
+    """llama.cpp can serve 120b from one 24 GB card with most experts in RAM - on a host that has the RAM."""
+    card = gpu(family="ada-lovelace", cc="8.9", memory=24564)
+    with pytest.raises(PlanError) as error:
+        build_serving_plan(facts(card), model="openai/gpt-oss-120b", host="rtx-box", host_memory_mib=32768)
+    message = str(error.value)
+    for needle in ("rtx-box", "test card", "24564 MiB", "in RAM", "the host has 32768 MiB", "Options",
+                   "openai/gpt-oss-20b", "max_model_len"):
+        assert needle in message, (needle, message)
+    plan = build_serving_plan(facts(card), model="openai/gpt-oss-120b", host="rtx-box", host_memory_mib=131072)
+    assert plan["engine"] == "llamacpp" and "--n-cpu-moe" in plan["argv"]
+    in_ram = int(plan["argv"][plan["argv"].index("--n-cpu-moe") + 1])
+    # what stays on the card: the dense weights plus the other layers' experts, within its memory
+    spec = MODELS["openai/gpt-oss-120b"]
+    on_card = spec["gguf_dense_mib"] + (spec["architecture"]["layers"] - in_ram) * spec["gguf_expert_layer_mib"]
+    assert on_card < 24564 < on_card + spec["gguf_expert_layer_mib"] * 3, (in_ram, on_card)
+
+
+def test_vllm_only_refuses_what_vllm_cannot_hold():
     with pytest.raises(PlanError) as error:
         build_serving_plan(facts(gpu(family="ada-lovelace", cc="8.9", memory=24564)), model="openai/gpt-oss-120b",
-                           host="rtx-box")
-    message = str(error.value)
-    for needle in ("rtx-box", "test card", "24564 MiB", "62300 MiB", "openai/gpt-oss-20b", "gpt_oss_allow_cpu"):
-        assert needle in message
+                           engine="vllm", host="rtx-box")
+    for needle in ("rtx-box", "24564 MiB", "openai/gpt-oss-20b", "gpt_oss_allow_cpu"):
+        assert needle in str(error.value)
+
+
+def test_120b_on_one_80gb_card_takes_the_recipes_out_of_memory_fix():
+    """vLLM recipe, Known Limitations: TP 1 on an 80 GB H100 at the default utilization and batched tokens runs out of
+    memory; its fix is 0.95 and 1024 batched tokens. With two such cards it takes TP 2 instead."""
+    plan = build_serving_plan(facts(gpu(model="H100 80GB HBM3")), model="openai/gpt-oss-120b")
+    argv = plan["argv"]
+    assert argv[argv.index("--gpu-memory-utilization") + 1] == "0.95"
+    assert argv[argv.index("--max-num-batched-tokens") + 1] == "1024"
+    two = build_serving_plan(facts(gpu(index=0), gpu(index=1)), model="openai/gpt-oss-120b")
+    assert two["tensor_parallel_size"] == 2 and float(two["sizing"]["gpu_memory_utilization"]) < 0.95
+    # a 141 GB card holds it alone, at the planner's own utilization
+    h200 = build_serving_plan(facts(gpu(memory=143771)), model="openai/gpt-oss-120b")
+    assert h200["tensor_parallel_size"] == 1 and "1024" not in h200["argv"]
+
+
+def test_the_context_goal_gives_one_request_the_longest_context():
+    a10 = facts(gpu(family="ampere", cc="8.6", memory=23028, model="NVIDIA A10"))
+    throughput = build_serving_plan(a10)["sizing"]
+    context = build_serving_plan(a10, goal="context")["sizing"]
+    assert context["max_model_len"] > throughput["max_model_len"]
+    assert context["max_model_len"] == MODELS["openai/gpt-oss-20b"]["max_context"]
+    # llama.cpp: one slot at the model's whole window instead of four shorter ones
+    t4 = facts(gpu(family="turing", cc="7.5", memory=15360))
+    slots = build_serving_plan(t4)["sizing"], build_serving_plan(t4, goal="context")["sizing"]
+    assert slots[1]["max_num_seqs"] < slots[0]["max_num_seqs"]
+    assert slots[1]["max_model_len"] == MODELS["openai/gpt-oss-20b"]["max_context"] > slots[0]["max_model_len"]
+    with pytest.raises(PlanError, match="gpt_oss_plan_goal='fast'"):
+        build_serving_plan(a10, goal="fast")
+
+
+def test_every_120b_llamacpp_plan_fetches_every_shard_and_loads_the_first():
+    plan = build_serving_plan(facts(gpu(vendor="amd", family="rdna3", cc=None, gfx="gfx1100", memory=24560, index=0),
+                                    gpu(vendor="amd", family="rdna3", cc=None, gfx="gfx1100", memory=24560, index=1)),
+                              model="openai/gpt-oss-120b", hf_home="/srv/hf", host_memory_mib=131072)
+    files = plan["weights"]["files"]
+    assert len(files) == 3 and [f.split("-")[-3] for f in files] == ["00001", "00002", "00003"], files
+    assert plan["argv"][plan["argv"].index("--model") + 1].endswith("/" + files[0])
+    assert plan["weights"]["path"].endswith(files[0])
+
+
+def test_a_small_card_quantises_the_kv_cache_before_moving_experts_to_ram():
+    """q8_0 KV needs flash attention in llama.cpp (a quantised V cache without it is an error)."""
+    plan = build_serving_plan(facts(gpu(family="turing", cc="7.5", memory=15360)))
+    argv = plan["argv"]
+    assert argv[argv.index("--cache-type-v") + 1] == "q8_0" and argv[argv.index("--flash-attn") + 1] == "on"
+    assert "--n-cpu-moe" not in argv
+    roomy = build_serving_plan(facts(gpu(family="turing", cc="7.5", memory=24576)))["argv"]
+    assert "--cache-type-v" not in roomy and "--n-cpu-moe" not in roomy
 
 
 def test_no_gpu_without_cpu_permission_fails_clearly():
@@ -124,9 +190,20 @@ def test_tensor_parallel_when_one_card_is_too_small():
 
 def test_sizing_grows_with_vram_and_respects_the_model_window():
     small, large = size_vllm("openai/gpt-oss-20b", 24564, 1), size_vllm("openai/gpt-oss-20b", 143771, 1)
-    assert small["max_model_len"] < large["max_model_len"] == MODELS["openai/gpt-oss-20b"]["max_context"]
+    assert small["kv_tokens"] < large["kv_tokens"]
+    assert small["max_model_len"] <= large["max_model_len"] == MODELS["openai/gpt-oss-20b"]["max_context"]
     assert small["max_num_seqs"] < large["max_num_seqs"]
     assert size_vllm("openai/gpt-oss-20b", 16376, 1) is None
+    # an fp8 cache holds twice the tokens of bf16 in the same memory
+    bf16, fp8 = (size_vllm("openai/gpt-oss-20b", 143771, 1, cache_dtype=dtype) for dtype in ("auto", "fp8"))
+    assert abs(fp8["kv_tokens"] / bf16["kv_tokens"] - 2) < 0.01
+
+
+def test_max_num_seqs_is_capped_at_vllms_own_default_for_the_card():
+    """EngineArgs.get_batch_defaults: 1024 sequences on >= 70 GiB cards other than A100, 256 below."""
+    h100 = build_serving_plan(facts(gpu(model="H100 80GB HBM3")))["sizing"]["max_num_seqs"]
+    a100 = build_serving_plan(facts(gpu(family="ampere", cc="8.0", model="A100-SXM4-80GB", memory=81920)))
+    assert h100 == 1024 and a100["sizing"]["max_num_seqs"] == 256
 
 
 def test_every_release_names_its_parser_module_and_server_module():
@@ -175,3 +252,31 @@ def test_bad_overrides_are_named(overrides, needle):
 def test_an_unvalidated_vllm_version_is_refused_on_cpu_hosts_too():
     with pytest.raises(PlanError, match="gpt_oss_vllm_version='0.99.0'"):
         build_serving_plan(facts(), allow_cpu=True, vllm_version="0.99.0")
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_every_llamacpp_gpu_argv_uses_options_the_pinned_llama_server_has(model):
+    """The option table is read from the pinned llama.cpp source (test_engine_options.py keeps it true)."""
+    from ansible.module_utils.engine_options import LLAMACPP_OPTIONS
+    from ansible.module_utils.gpu_catalog import LLAMACPP_SOURCE
+    from fixture_loader import FIXTURE_NAMES
+    options = LLAMACPP_OPTIONS["llama-server-%s" % LLAMACPP_SOURCE["build"]]
+    seen = set()
+    for name in FIXTURE_NAMES:
+        for goal in ("throughput", "context"):
+            try:
+                plan = build_serving_plan(load_facts(name), model=model, engine="llamacpp", goal=goal,
+                                          host_memory_mib=262144)
+            except PlanError:
+                continue
+            if plan["backend"] == "cpu":
+                continue
+            flags = [arg for arg in plan["argv"][1:] if arg.startswith("-")]
+            assert set(flags) <= options, (name, set(flags) - options)
+            argv = plan["argv"]
+            if "--flash-attn" in argv:  # llama.cpp's -fa takes a value (on/off/auto); a bare one eats the next word
+                assert argv[argv.index("--flash-attn") + 1] in ("on", "off", "auto")
+            seen.update(flags)
+    # the plans exercise every option the sizing can emit
+    for flag in ("--n-cpu-moe", "--cache-type-v", "--split-mode", "--ubatch-size"):
+        assert flag in seen or model.endswith("20b") and flag == "--split-mode", (flag, model)
