@@ -1,28 +1,101 @@
 #!/usr/bin/env python3
-"""Print the serving-plan table for captured hosts: tests/tools/plan_tables.py [FIXTURE ...] [--model M] [--vllm V]."""
+"""Print the serving plans for the hardware profiles issue #14 asks about, both models, every vLLM release and
+both goals, as a Markdown table (reports/plan-tables.md is this script's output).
+
+Profiles are captured hosts from tests/fixtures/gpus where one exists; the rest are single cards written as the
+device records gpu_facts returns (marked "record"), with the card's published memory. Host RAM: 128 GiB (the
+RAM a llama.cpp plan keeps experts in is shown per row, and checked against the host by the planner).
+Usage: tests/tools/plan_tables.py [--goal throughput|context] > reports/plan-tables.md
+"""
 import argparse
 import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
-import conftest  # noqa: E402,F401  (registers module_utils as ansible.module_utils)
-from ansible.module_utils.serving_planner import PlanError, build_serving_plan, plan_table  # noqa: E402
-from fixture_loader import FIXTURE_NAMES, load_facts  # noqa: E402
+import ansible.module_utils  # noqa: E402
 
-parser = argparse.ArgumentParser()
-parser.add_argument("fixtures", nargs="*", default=FIXTURE_NAMES)
-parser.add_argument("--model", default="openai/gpt-oss-20b")
-parser.add_argument("--vllm", default="0.10.2")
-parser.add_argument("--allow-cpu", action="store_true")
-args = parser.parse_args()
-for name in args.fixtures:
-    facts = load_facts(name)
+ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
+from ansible.module_utils.gpu_catalog import MODELS, VLLM_RELEASES  # noqa: E402
+from ansible.module_utils.serving_planner import PlanError, build_serving_plan  # noqa: E402
+from fixture_loader import load_facts  # noqa: E402
+
+HOST_RAM_MIB = 131072
+
+
+def card(model, vendor, family, memory, cc=None, gfx=None, count=1):
+    devices = [{"index": i, "pci_address": "0000:%02x:00.0" % (i + 1), "vendor": vendor, "model": model,
+                "family": family, "compute_capability": cc, "gfx_target": gfx, "memory_mib": memory,
+                "healthy": True, "health": "ok", "mig_mode": None} for i in range(count)]
+    return {"devices": devices, "summary": {}}
+
+
+# (label, facts source): a fixture name or a device record
+PROFILES = [
+    ("8 GB NVIDIA: RTX 2080 SUPER", "rtx2080super"),
+    ("8 GB AMD: RX 7600 (record)", card("Radeon RX 7600", "amd", "rdna3", 8176, gfx="gfx1102")),
+    ("12 GB NVIDIA: RTX 3060 (record)", card("GeForce RTX 3060", "nvidia", "ampere", 12288, cc="8.6")),
+    ("12 GB AMD: RX 6700 XT", "rx6700xt-rocm-smi-json-old"),
+    ("16 GB NVIDIA: RTX 4080 SUPER", "rtx4080super"),
+    ("16 GB AMD: RX 6800", "rx6800"),
+    ("20 GB NVIDIA: RTX 4000 Ada", "rtx4000ada-smi-q"),
+    ("20 GB AMD: RX 7900 XT (record)", card("Radeon RX 7900 XT", "amd", "rdna3", 20464, gfx="gfx1100")),
+    ("24 GB NVIDIA: RTX 4090 x8", "rtx4090-8x-smi-q"),
+    ("24 GB AMD: RX 7900 XTX x2", "rx7900xtx-2x"),
+    ("2 consumer GPUs: RTX 3090 x2", "rtx3090-2x-table"),
+    ("2 consumer GPUs: RTX 5090 x2", "rtx5090-2x"),
+    ("80 GB: A100 80GB x2", "a100-80gb-2x"),
+    ("80 GB: H100 (record, one card)", card("H100 80GB HBM3", "nvidia", "hopper", 81559, cc="9.0")),
+    ("80 GB: DGX H100 x8", "dgx-h100-8x-nvswitch"),
+    ("141 GB: H200", "h200"),
+    ("192 GB: MI300X x8", "mi300x-8x-azure"),
+    ("B200 x8", "b200-8x"),
+    ("CPU only", "no-gpu-3d-nvme"),
+]
+
+
+def facts_of(source):
+    return load_facts(source) if isinstance(source, str) else source
+
+
+def row(label, model, version, goal, facts):
     try:
-        plan = build_serving_plan(facts, model=args.model, vllm_version=args.vllm, host=name, allow_cpu=args.allow_cpu,
-                                  hf_home="/var/lib/gpt-oss/hf")
-        print("\n".join(plan_table(plan, facts)))
+        plan = build_serving_plan(facts, model=model, vllm_version=version, goal=goal, host="h",
+                                  host_memory_mib=HOST_RAM_MIB, allow_cpu=not facts["devices"],
+                                  rocm_variant="rocm700")
     except PlanError as error:
-        print("host      : %s\nPLAN ERROR: %s" % (name, error))
-    print()
+        return "| %s | %s | %s | refused: %s |||||||" % (label, model.split("/")[1], version, str(error)[:160])
+    s = plan["sizing"]
+    flags = [a for a in plan["argv"] if a in ("--kv-cache-dtype", "--stream-interval", "--n-cpu-moe", "--split-mode",
+                                              "--cuda-graph-sizes", "--max-cudagraph-capture-size",
+                                              "--compilation-config", "--attention-backend", "--flash-attn")]
+    return "| %s | %s | %s | %s %s (%s) | %d x TP%d | %s | %s | %s | %s | %s | %s |" % (
+        label, model.split("/")[1], version, plan["engine"], plan["engine_version"], plan["backend"],
+        len(plan["replicas"]), plan["tensor_parallel_size"], s.get("max_model_len"), s.get("max_num_seqs"),
+        s.get("kv_tokens", "-"), s.get("kv_cache_dtype", "-"), s.get("experts", "RAM (CPU)"),
+        " ".join(flags) or "-")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--goal", choices=["throughput", "context"], action="append")
+    goals = parser.parse_args().goal or ["throughput", "context"]
+    print("# Serving plans per hardware profile\n")
+    print("Generated by `tests/tools/plan_tables.py` from the planner and the captured hosts in tests/fixtures/gpus; "
+          "host RAM %d MiB. Context and sequences are per replica; KV tokens is the capacity the engine reports "
+          "(vLLM: its 'KV cache size'; llama.cpp: full-attention cells). Sources of every rule are in each plan's "
+          "`reasons` (`--tags plan`)." % HOST_RAM_MIB)
+    for goal in goals:
+        print("\n## goal: %s\n" % goal)
+        print("| profile | model | vLLM release | engine | replicas | context | seqs | KV tokens | KV dtype | experts "
+              "| recipe flags |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for label, source in PROFILES:
+            facts = facts_of(source)
+            for model in sorted(MODELS):
+                for version in sorted(VLLM_RELEASES):
+                    print(row(label, model, version, goal, facts))
+
+
+if __name__ == "__main__":
+    main()
