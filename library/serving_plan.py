@@ -203,7 +203,10 @@ plan:
       description: GPUs per replica.
       type: int
     sizing:
-      description: max_model_len, max_num_seqs and (vLLM on GPU) gpu_memory_utilization.
+      description:
+        - max_model_len (per sequence or slot), max_num_seqs (vLLM sequences or llama.cpp slots), goal; on GPUs also
+          kv_cache_dtype, kv_tokens (the KV capacity the engine reports) and experts (where the MoE experts live);
+          vLLM adds gpu_memory_utilization and max_num_batched_tokens, llama.cpp ubatch and n_cpu_moe.
       type: dict
     build:
       description:
@@ -216,7 +219,8 @@ plan:
       description: safetensors (vLLM) or gguf (llama.cpp).
       type: str
     weights:
-      description: repo, revision, file (GGUF), snapshot_dir, path (what the engine loads) and download_mib.
+      description: repo, revision, files (what to fetch; every shard of a split GGUF), file (the GGUF the engine
+        loads, the first shard), snapshot_dir, path (what the engine loads) and download_mib.
       type: dict
     unit:
       description:

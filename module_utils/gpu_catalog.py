@@ -323,6 +323,8 @@ DRIVER_VERIFY = {
 #   blackwell_compilation: the recipe's --compilation-config on Blackwell (0.10.2, c23f4ff; the defaults since)
 #   rocm_args        : the ROCm recipe's options (0.10.2: "### AMD" of c23f4ff; 0.32+: 00143a1, validated on 0.17.0)
 #   rocm_utilization : the ROCm recipe's --gpu-memory-utilization (None: the planner's table)
+#   sliding_in_flight_batches: batches of max_num_batched_tokens a sliding-window layer keeps KV for per request
+#                      (0.10.2 SlidingWindowSpec: one; 0.32 VllmConfig.max_in_flight_tokens: two with async scheduling)
 #   module           : the OpenAI server entry point, run as `python -m MODULE`
 #   parser_module    : the module holding make_arg_parser in that release
 VLLM_RELEASES = {
@@ -344,6 +346,7 @@ VLLM_RELEASES = {
                      "VLLM_ROCM_USE_AITER_MHA": "0"},
         "rocm_args": ["--compilation-config", '{"full_cuda_graph": true}'],
         "rocm_utilization": None,
+        "sliding_in_flight_batches": 1,
         "module": "vllm.entrypoints.openai.api_server",
         "parser_module": "vllm.entrypoints.openai.cli_args",
     },
@@ -364,6 +367,7 @@ VLLM_RELEASES = {
         "rocm_args": ["--attention-backend", "ROCM_AITER_UNIFIED_ATTN", "--block-size", "64",
                       "-cc.pass_config.fuse_rope_kvcache=True", "-cc.use_inductor_graph_partition=True"],
         "rocm_utilization": 0.95,
+        "sliding_in_flight_batches": 2,
         "module": "vllm.entrypoints.openai.api_server",
         "parser_module": "vllm.entrypoints.launchers.cli_args",
     },

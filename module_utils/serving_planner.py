@@ -94,7 +94,7 @@ def vllm_batch_defaults(version, vram_mib, card_name=""):
 
 
 def size_vllm(model, vram_mib, tp, max_model_len=None, goal="throughput", cache_dtype="auto", batched_tokens=2048,
-              seqs_cap=256, utilization=None, block_size=VLLM_BLOCK_SIZE, async_scheduling=True):
+              seqs_cap=256, utilization=None, block_size=VLLM_BLOCK_SIZE, in_flight_batches=2):
     """KV budget on each GPU -> the sizing vLLM will run with, or None if not even MIN_CONTEXT fits.
 
     The budget is what --gpu-memory-utilization leaves after the weights (split over `tp` GPUs) and the engine's
@@ -107,7 +107,7 @@ def size_vllm(model, vram_mib, tp, max_model_len=None, goal="throughput", cache_
         return None
     kv_bytes = int(kv_mib * MIB)
     blocks = vllm_kv_blocks(model, kv_bytes, tp, cache_dtype, block_size)
-    in_flight = batched_tokens * (2 if async_scheduling else 1)
+    in_flight = batched_tokens * in_flight_batches
 
     def fits(context, requests):
         return requests * vllm_request_blocks(model, context, in_flight, block_size) <= blocks
@@ -134,53 +134,73 @@ def size_vllm(model, vram_mib, tp, max_model_len=None, goal="throughput", cache_
             "kv_per_token_bytes": kv_bytes_per_token(model, tp, cache_dtype), "goal": goal}
 
 
-def size_llamacpp(model, vrams, slots=None, ctx_per_slot=None, goal="throughput"):
-    """How llama.cpp holds `model` on GPUs of vrams MiB each (one replica over all of them, layers split in
-    proportion): the fastest arrangement that reaches the goal's context per slot, trying a larger micro-batch,
-    then the q8_0 KV cache, then MoE experts of more and more layers in RAM (--n-cpu-moe). None if not even
-    MIN_CONTEXT per slot fits with every expert in RAM."""
+def size_llamacpp(model, vrams, slots=None, ctx_per_slot=None, goal="throughput", ram_mib=None):
+    """How llama.cpp holds `model` on GPUs of vrams MiB each (one replica over all of them, split by layer): the
+    fastest arrangement that reaches the goal's context per slot - f16 KV before q8_0, a larger micro-batch before a
+    smaller one, then MoE experts of more and more layers in RAM (--n-cpu-moe), never more than ram_mib leaves
+    beside LLAMACPP_HOST_RESERVE_MIB. Short of the goal, the longest context that fits (fewer layers in RAM on a
+    tie). None if not even MIN_CONTEXT per slot (or ctx_per_slot) fits."""
     spec, aim = MODELS[model], LLAMACPP_GOALS[goal]
     layers = spec["architecture"]["layers"]
     slots = slots or aim["slots"]
     wanted = min(ctx_per_slot or aim["slot_context"], spec["max_context"])
     best = None
     for cpu_layers in range(layers + 1):
+        if ram_mib and cpu_layers * spec["gguf_expert_layer_mib"] > ram_mib - LLAMACPP_HOST_RESERVE_MIB:
+            break
         for cache in LLAMACPP_CACHE_TYPES:
             for ubatch, overhead in LLAMACPP_UBATCH_OVERHEAD_MIB:
-                room = (sum(vrams) - overhead * len(vrams) - spec["gguf_dense_mib"]
-                        - (layers - cpu_layers) * spec["gguf_expert_layer_mib"]) * MIB
-                if room <= 0:
-                    continue
-                per_slot = _llamacpp_slot_context(model, room, slots, ubatch, cache, spec["max_context"])
+                def placed(context, cache=cache, ubatch=ubatch, overhead=overhead):
+                    kv = llamacpp_kv_bytes(model, context * slots, slots, ubatch, cache)
+                    return _place_layers(model, vrams, overhead, cpu_layers, kv)
                 if ctx_per_slot:
-                    per_slot = ctx_per_slot if per_slot >= ctx_per_slot else 0
+                    per_slot = ctx_per_slot if placed(ctx_per_slot) else 0
+                else:
+                    per_slot = spec["max_context"]
+                    while per_slot >= MIN_CONTEXT and not placed(per_slot):
+                        per_slot //= 2
                 if per_slot < MIN_CONTEXT:
                     continue
                 sizing = {"ctx_size": per_slot * slots, "parallel": slots, "cache_type": cache, "ubatch": ubatch,
-                          "aim_met": per_slot >= wanted,
+                          "aim_met": per_slot >= wanted, "layer_split": placed(per_slot),
                           "n_cpu_moe": cpu_layers, "experts_in_ram_mib": cpu_layers * spec["gguf_expert_layer_mib"],
-                          "kv_tokens": _llamacpp_tokens(model, room, slots, ubatch, cache), "goal": goal}
+                          "goal": goal, "overhead": overhead}
                 if per_slot >= wanted:
-                    return sizing
-                best = best or sizing
-    return best
+                    return _with_llamacpp_capacity(model, vrams, sizing)
+                if best is None or sizing["ctx_size"] > best["ctx_size"]:
+                    best = sizing
+    return best and _with_llamacpp_capacity(model, vrams, best)
 
 
-def _llamacpp_tokens(model, room, slots, ubatch, cache):
-    """Cells of full-attention KV the room holds (the KV capacity in tokens)."""
-    low, high = 0, 1 << 24
+def _place_layers(model, vrams, overhead_mib, cpu_layers, kv_bytes):
+    """Layers per GPU when llama.cpp splits by layer (src/llama-model.cpp assigns whole layers in --tensor-split
+    proportion): each GPU in turn takes consecutive layers while they fit beside its compute buffers. A layer costs its
+    share of the dense weights and of the KV cache, plus its experts unless it is one of the first cpu_layers
+    (--n-cpu-moe keeps those in RAM, so the first GPU gets the light layers). -> [layers per GPU] or None."""
+    spec = MODELS[model]
+    layers = spec["architecture"]["layers"]
+    light = spec["gguf_dense_mib"] * MIB / layers + kv_bytes / layers
+    heavy = light + spec["gguf_expert_layer_mib"] * MIB
+    counts, layer = [], 0
+    for vram in vrams:
+        free, count = (vram - overhead_mib) * MIB, 0
+        while layer < layers and free >= (light if layer < cpu_layers else heavy):
+            free -= light if layer < cpu_layers else heavy
+            layer, count = layer + 1, count + 1
+        counts.append(count)
+    return counts if layer == layers else None
+
+
+def _with_llamacpp_capacity(model, vrams, sizing):
+    """kv_tokens: the full-attention cells the arrangement could hold (its KV capacity in tokens)."""
+    slots, low, high = sizing["parallel"], 0, 1 << 24
     while low < high:
         middle = (low + high + 1) // 2
-        low, high = (middle, high) if llamacpp_kv_bytes(model, middle, slots, ubatch, cache) <= room else (low, middle - 1)
-    return low
-
-
-def _llamacpp_slot_context(model, room, slots, ubatch, cache, max_context):
-    """The longest power-of-two context per slot whose KV fits in room bytes."""
-    per_slot = max_context
-    while per_slot >= MIN_CONTEXT and llamacpp_kv_bytes(model, per_slot * slots, slots, ubatch, cache) > room:
-        per_slot //= 2
-    return per_slot
+        kv = llamacpp_kv_bytes(model, middle, slots, sizing["ubatch"], sizing["cache_type"])
+        low, high = (middle, high) if _place_layers(model, vrams, sizing["overhead"], sizing["n_cpu_moe"], kv) \
+            else (low, middle - 1)
+    sizing["kv_tokens"] = low
+    return sizing
 
 
 class _Plan(object):
@@ -366,20 +386,28 @@ def _vllm_replicas(plan, usable, backend, version, overrides, goal):
     forced_tp = overrides.get("tensor_parallel_size")
     sizes = [forced_tp] if forced_tp else [tp for tp in TENSOR_PARALLEL_SIZES if tp <= count]
     tight = VLLM_TIGHT_FIT.get(plan.model)
-    if not forced_tp and tight and vram < tight["max_card_mib"] and count >= 2:
+    if not forced_tp and tight and vram < tight["max_card_mib"] and count % 2 == 0:
+        # an even number of such cards: pairs, none idle; an odd number keeps TP 1 with the recipe's fix
         sizes = [tp for tp in sizes if tp >= 2]
-        plan.because("%s on %d MiB cards: tensor parallel 2 (the recipe's H100/H200 recommendation, c23f4ff) rather "
-                      "than one card at its out-of-memory edge" % (plan.model, vram))
+        if 2 in sizes and size_vllm(plan.model, vram, 2) is not None:
+            plan.because("%s on %d MiB cards: tensor parallel 2 (the recipe's H100/H200 recommendation, c23f4ff) "
+                         "rather than one card at its out-of-memory edge" % (plan.model, vram))
     for tp in sizes:
         if tp > count:
             raise PlanError("host %s: tensor_parallel_size=%d but only %d usable GPU(s). Set "
                             "gpt_oss_plan_overrides.tensor_parallel_size to at most %d." % (plan.host, tp, count, count))
         recipe = _vllm_recipe(plan, usable, backend, version, tp, goal)
         sizing = size_vllm(plan.model, vram, tp, overrides.get("max_model_len"), goal, recipe["cache_dtype"],
-                           recipe["batched"], recipe["seqs_cap"], recipe["utilization"], recipe["block_size"])
+                           recipe["batched"], recipe["seqs_cap"], recipe["utilization"], recipe["block_size"],
+                           VLLM_RELEASES[version]["sliding_in_flight_batches"])
         if sizing:
+            if overrides.get("max_num_seqs", 0) > recipe["batched"]:
+                raise PlanError("host %s: gpt_oss_plan_overrides.max_num_seqs=%d is more than the plan's %d batched "
+                                "tokens (vLLM refuses max_num_seqs above max_num_batched_tokens); lower it or set "
+                                "gpt_oss_plan_overrides.max_num_batched_tokens to at least %d"
+                                % (plan.host, overrides["max_num_seqs"], recipe["batched"], overrides["max_num_seqs"]))
             if overrides.get("max_num_seqs"):
-                sizing["max_num_seqs"] = min(overrides["max_num_seqs"], recipe["batched"])
+                sizing["max_num_seqs"] = overrides["max_num_seqs"]
             replicas = count // tp
             if replicas * tp != count:
                 plan.warnings.append("%d GPU(s) idle: %d is not a multiple of tensor parallel size %d"
@@ -401,7 +429,12 @@ def _fail_no_fit(plan, usable):
     """Only reached when CPU serving is not allowed; otherwise the plan falls back to the CPU."""
     spec = MODELS[plan.model]
     card = "%d x %s (%d MiB each)" % (len(usable), usable[0]["model"], min(d["memory_mib"] or 0 for d in usable))
-    options = ["a GPU with at least %d MiB" % (spec["weights_mib"] + ENGINE_OVERHEAD_MIB["vllm"] + 2048)]
+    smallest = spec["gguf_dense_mib"] + LLAMACPP_UBATCH_OVERHEAD_MIB[-1][1] + 512
+    options = ["a GPU with at least %d MiB for vLLM, or %d MiB for llama.cpp with every expert in RAM (gpt_oss_engine: "
+               "auto)" % (spec["weights_mib"] + ENGINE_OVERHEAD_MIB["vllm"] + 2048, smallest)]
+    if plan.overrides.get("max_model_len") or plan.overrides.get("parallel"):
+        options.append("a shorter gpt_oss_plan_overrides.max_model_len or fewer parallel slots (asked: %s)" % ", ".join(
+            "%s=%s" % (k, plan.overrides[k]) for k in ("max_model_len", "parallel") if plan.overrides.get(k)))
     if plan.model.endswith("120b"):
         options.append("gpt_oss_model: openai/gpt-oss-20b")
     options.append("gpt_oss_allow_cpu: true (llama.cpp on the CPU, slow)")
@@ -521,6 +554,15 @@ def _with_build(plan, result, usable, host_info):
         plan.reasons.append("llama-server --log-verbosity 4: its log names the device each layer went to (the engine "
                             "gate requires every layer on the GPU)")
         result["argv"] = result["replicas"][0]["argv"]
+    elif result["engine"] == "llamacpp" and result["backend"] != "cpu":
+        # gpt_oss_llamacpp_artifact: wheel on a GPU plan runs the xllamacpp launcher, whose parser takes none of
+        # llama-server's sizing options: leave them out, and say which (the engine gate still proves the wheel's backend)
+        dropped = _launcher_argv(result)
+        if dropped:
+            plan.warnings.append("gpt_oss_llamacpp_artifact=wheel: the %s launcher takes none of %s, so this plan's "
+                                 "sizing (KV cache type, experts in RAM, layer split) is not applied; set "
+                                 "gpt_oss_llamacpp_artifact: build (the default for GPU plans) to apply it"
+                                 % (LLAMACPP_LAUNCHER, " ".join(dropped)))
     build.setdefault("id", "%s-%s-%s" % (result["engine"], result["engine_version"], result["wheel_variant"]))
     # where this build is installed: beside the `current` link the replicas run from (venv_path), named by its id
     build["venv"] = "%s/%s" % (_venv_of(result["replicas"][0]["argv"]).rsplit("/", 1)[0], build["id"])
@@ -539,6 +581,25 @@ def _with_build(plan, result, usable, host_info):
                             "shared_memory": ENGINE_PROFILES[result["engine"]]["shared_memory"]}
     result["build"] = build
     return result
+
+
+def _launcher_argv(result):
+    """Drop the options the launcher's parser does not have (and their values) from every replica; -> the dropped."""
+    allowed, dropped = LLAMACPP_OPTIONS[LLAMACPP_LAUNCHER], []
+    for replica in result["replicas"]:
+        argv, kept, skip = replica["argv"], replica["argv"][:2], False
+        for index, arg in enumerate(argv[2:], 2):
+            if skip:
+                skip = False
+            elif arg.startswith("--") and arg not in allowed:
+                skip = index + 1 < len(argv) and not argv[index + 1].startswith("--")
+                if arg not in dropped:
+                    dropped.append(arg)
+            else:
+                kept.append(arg)
+        replica["argv"] = kept
+    result["argv"] = result["replicas"][0]["argv"]
+    return dropped
 
 
 def _venv_of(argv):
@@ -694,13 +755,22 @@ def _gpu_plan(plan, usable, engine, vllm_version, common, overrides):
     return _finish(plan, result)
 
 
+def _gguf_shards(name):
+    """Every shard of a split GGUF named by its first (NAME-00001-of-0000N.gguf, llama.cpp's llama_split_path)."""
+    match = re.match(r"^(.*)-00001-of-(\d{5})\.gguf$", name)
+    if not match:
+        return [name]
+    return ["%s-%05d-of-%s.gguf" % (match.group(1), number, match.group(2))
+            for number in range(1, int(match.group(2)) + 1)]
+
+
 def weights_location(model, model_format, hf_home=None, revision="main", model_path=None, gguf_file=None):
     """Where the engine reads the weights: a snapshot in the HF cache under HF_HOME (or model_path). `files` lists
     what to fetch (every shard of a split GGUF); `path` is what the engine loads (the first shard: llama.cpp opens
     the others beside it)."""
     spec = MODELS[model]
     repo = spec["gguf_repo"] if model_format == "gguf" else model
-    files = ([gguf_file] if gguf_file else list(spec["gguf_files"])) if model_format == "gguf" else []
+    files = (_gguf_shards(gguf_file) if gguf_file else list(spec["gguf_files"])) if model_format == "gguf" else []
     filename = files[0] if files else None
     layout = cache_layout(hf_home, repo, revision) if hf_home else {}
     base = model_path or layout.get("snapshot_dir")
@@ -790,7 +860,7 @@ def _llamacpp_argv(common, port, sizing, gpu_layers, gguf_path, server_flags=())
             "--n-gpu-layers", str(gpu_layers), "--jinja"] + list(server_flags)
 
 
-def _llamacpp_server_flags(sizing, vrams=None):
+def _llamacpp_server_flags(sizing, layer_split=None):
     """llama-server's options for a GPU sizing (common/arg.cpp of the pinned build): the micro-batch, the KV cache
     type (a quantised V cache needs flash attention), experts kept in RAM, the layer split over several GPUs, and
     --fit off (the plan is the fit; llama.cpp's own would only warn past an explicit --n-gpu-layers)."""
@@ -799,8 +869,10 @@ def _llamacpp_server_flags(sizing, vrams=None):
         flags += ["--cache-type-k", sizing["cache_type"], "--cache-type-v", sizing["cache_type"], "--flash-attn", "on"]
     if sizing["n_cpu_moe"]:
         flags += ["--n-cpu-moe", str(sizing["n_cpu_moe"])]
-    if vrams and len(vrams) > 1:
-        flags += ["--split-mode", "layer", "--tensor-split", ",".join(str(v) for v in vrams)]
+    if layer_split:
+        # layer counts as the proportions: llama.cpp gives each GPU that many whole layers, the light ones (experts in
+        # RAM) first - the planner placed them so that every GPU's share fits (_place_layers)
+        flags += ["--split-mode", "layer", "--tensor-split", ",".join(str(n) for n in layer_split)]
     return flags
 
 
@@ -810,26 +882,39 @@ def _llamacpp_gpu_plan(plan, usable, backend, common, overrides):
     spec, goal = MODELS[plan.model], plan.goal
     slots, wanted = overrides.get("parallel"), overrides.get("max_model_len")
     vrams = [d["memory_mib"] or 0 for d in usable]
-    per_card = size_llamacpp(plan.model, [min(vrams)], slots, wanted, goal)
-    pooled = size_llamacpp(plan.model, vrams, slots, wanted, goal) if len(usable) > 1 else None
-    if per_card and (per_card["aim_met"] and not per_card["n_cpu_moe"] or not pooled):
-        sizing, groups = per_card, [[d] for d in usable]
-    elif pooled:
-        sizing, groups = pooled, [list(usable)]
-    else:
-        return None
+    ram = plan.host_memory_mib
+
+    def arrange(limit):
+        per_card = size_llamacpp(plan.model, [min(vrams)], slots, wanted, goal, limit)
+        pooled = size_llamacpp(plan.model, vrams, slots, wanted, goal, limit) if len(usable) > 1 else None
+        if per_card and (per_card["aim_met"] and not per_card["n_cpu_moe"] or not pooled):
+            return per_card, [[d] for d in usable]
+        return (pooled, [list(usable)]) if pooled else (None, None)
+
+    sizing, groups = arrange(ram)
+    if sizing is None:
+        unlimited, _ = arrange(None) if ram else (None, None)
+        if not unlimited:
+            return None
+        # the GPUs could serve it with more experts in RAM than this host has: say so, with what would help
+        # (replicas map the same GGUF, so the page cache holds the experts once)
+        need = unlimited["experts_in_ram_mib"] + LLAMACPP_HOST_RESERVE_MIB
+        options = ["at least %d MiB of RAM" % need]
+        if wanted or unlimited["ctx_size"] // unlimited["parallel"] > MIN_CONTEXT:
+            options.append("a shorter context (gpt_oss_plan_overrides.max_model_len)")
+        if unlimited["parallel"] > 1:
+            options.append("fewer slots (gpt_oss_plan_overrides.parallel)")
+        if goal != "throughput":
+            options.append("gpt_oss_plan_goal: throughput")
+        if plan.model.endswith("120b"):
+            options.append("gpt_oss_model: openai/gpt-oss-20b")
+        raise PlanError(
+            "host %s: %s on %d x %s (%s MiB) needs the experts of %d of %d layers in RAM (%d MiB) plus %d MiB for the "
+            "system: %d MiB, and the host has %d MiB. Options: %s" % (
+                plan.host, plan.model, len(usable), usable[0]["model"], "+".join(str(v) for v in vrams),
+                unlimited["n_cpu_moe"], spec["architecture"]["layers"], unlimited["experts_in_ram_mib"],
+                LLAMACPP_HOST_RESERVE_MIB, need, ram, "; ".join(options)))
     slots = sizing["parallel"]
-    if sizing["n_cpu_moe"]:
-        need = sizing["experts_in_ram_mib"] * len(groups) + LLAMACPP_HOST_RESERVE_MIB
-        if plan.host_memory_mib and plan.host_memory_mib < need:
-            raise PlanError(
-                "host %s: %s on %d x %s (%d MiB each) keeps the experts of %d of %d layers in RAM (%d MiB per replica, "
-                "%d replica(s)) plus %d MiB for the system: %d MiB, and the host has %d MiB. Options: more RAM; a "
-                "shorter context (gpt_oss_plan_overrides.max_model_len) or fewer slots (parallel); gpt_oss_plan_goal: "
-                "throughput; gpt_oss_model: openai/gpt-oss-20b" % (
-                    plan.host, plan.model, len(usable), usable[0]["model"], min(vrams), sizing["n_cpu_moe"],
-                    spec["architecture"]["layers"], sizing["experts_in_ram_mib"], len(groups),
-                    LLAMACPP_HOST_RESERVE_MIB, need, plan.host_memory_mib))
     plan.because(
         "llama.cpp, goal %s: %d MiB GGUF (%d MiB dense + %d layers x %d MiB of experts) on %s -> %s, %d slot(s) x %d "
         "tokens, KV %s (%d tokens), micro-batch %d, experts %s (src/llama-model-loader.cpp split GGUFs, "
@@ -837,7 +922,8 @@ def _llamacpp_gpu_plan(plan, usable, backend, common, overrides):
             goal, spec["gguf_mib"], spec["gguf_dense_mib"], spec["architecture"]["layers"],
             spec["gguf_expert_layer_mib"], " + ".join("%d MiB" % v for v in vrams),
             "one replica per GPU" if len(groups) > 1 or len(usable) == 1 else
-            "one replica over %d GPUs, layers split %s" % (len(usable), ":".join(str(v) for v in vrams)),
+            "one replica over %d GPUs, layers split %s" % (len(usable), ":".join(
+                str(v) for v in sizing["layer_split"])),
             slots, sizing["ctx_size"] // slots, sizing["cache_type"], sizing["kv_tokens"], sizing["ubatch"],
             "all on the GPU" if not sizing["n_cpu_moe"] else "of the first %d layers in RAM (%d MiB)" % (
                 sizing["n_cpu_moe"], sizing["experts_in_ram_mib"])))
@@ -851,7 +937,7 @@ def _llamacpp_gpu_plan(plan, usable, backend, common, overrides):
     replicas = []
     for number, group in enumerate(groups):
         port = common["port"] + number
-        flags = _llamacpp_server_flags(sizing, [d["memory_mib"] or 0 for d in group])
+        flags = _llamacpp_server_flags(sizing, sizing["layer_split"] if len(group) > 1 else None)
         indices = [d["index"] for d in group]
         replicas.append(_replica("gpt-oss-%d" % number, port, indices,
                                  _llamacpp_argv(common, port, sizing, 999, common["gguf"], flags),

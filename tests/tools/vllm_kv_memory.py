@@ -3,7 +3,7 @@
 
 stdin : JSON {"cases": [...], "cards": [...]}
   case: {"layers", "kv_heads", "head_dim", "sliding_window", "dtype" ("bf16"|"fp8"), "block_size",
-         "max_model_len", "max_num_batched_tokens", "async_scheduling", "kv_bytes"}
+         "max_model_len", "max_num_batched_tokens", "async_scheduling", "kv_bytes", "all_full" (optional)}
   card: {"memory_gib", "name"}
 stdout: JSON {"cases": [{"bytes_per_block", "request_bytes", "num_blocks", "tokens", "concurrency"}],
               "cards": [[max_num_batched_tokens, max_num_seqs] for the OpenAI server],
@@ -40,7 +40,10 @@ def kv_case(case):
     common = dict(block_size=case["block_size"], num_kv_heads=case["kv_heads"], head_size=case["head_dim"],
                   dtype=dtype)
     specs = {}
-    for index, kind in enumerate(layer_types(case["layers"])):
+    kinds = layer_types(case["layers"])
+    if case.get("all_full"):  # a model without sliding layers: what counting every layer as full assumes
+        kinds = ["full_attention"] * len(kinds)
+    for index, kind in enumerate(kinds):
         name = "model.layers.%d.self_attn.attn" % index
         specs[name] = (SlidingWindowSpec(sliding_window=case["sliding_window"], **common)
                        if kind == "sliding_attention" else FullAttentionSpec(**common))

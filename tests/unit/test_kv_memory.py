@@ -49,6 +49,8 @@ def vllm_answer():
                       "sliding_window": arch["sliding_window"], "dtype": "bf16" if dtype == "auto" else dtype,
                       "block_size": VLLM_BLOCK_SIZE, "max_model_len": context, "max_num_batched_tokens": batched,
                       "async_scheduling": True, "kv_bytes": int(gib * (1 << 30))})
+    # the negative control: the same 20b case with every layer full attention
+    cases.append(dict(cases[0], all_full=True))
     request = {"cases": cases, "cards": [{"memory_gib": gib, "name": name} for gib, name in CARDS]}
     env = dict(os.environ, VLLM_TARGET_DEVICE="cpu", VLLM_LOGGING_LEVEL="ERROR")
     result = subprocess.run([str(python), str(ROOT / "tests/tools/vllm_kv_memory.py")], input=json.dumps(request),
@@ -102,8 +104,11 @@ def test_batch_defaults_are_the_releases_own(vllm_answer):
     assert VLLM_BATCH_DEFAULTS["0.33.0"] is VLLM_BATCH_DEFAULTS[RELEASE]
 
 
-def test_the_check_can_fail(vllm_answer):
-    """Counting every layer as full attention (the planner before #14) disagrees with vLLM."""
+def test_counting_every_layer_as_full_is_what_vllm_computes_for_another_model(vllm_answer):
+    """The negative control: vLLM's own numbers for 20b's layers all full attention are the planner's old 48 KiB a
+    token - twice GPT-OSS's - and the planner's figure disagrees with them (the comparison can fail)."""
+    all_full = vllm_answer["cases"][len(CASES)]
     model, tp, dtype, context, batched, gib = CASES[0]
-    all_layers = kv_bytes_per_token(model, tp, dtype) * 2
-    assert all_layers * VLLM_BLOCK_SIZE != vllm_answer["cases"][0]["bytes_per_block"]
+    assert all_full["bytes_per_block"] == 2 * vllm_answer["cases"][0]["bytes_per_block"] == 48 * 1024 * VLLM_BLOCK_SIZE
+    assert kv_bytes_per_token(model, tp, dtype) * VLLM_BLOCK_SIZE != all_full["bytes_per_block"]
+    assert vllm_kv_blocks(model, int(gib * (1 << 30)), tp, dtype) != all_full["num_blocks"]

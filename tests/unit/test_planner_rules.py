@@ -124,8 +124,15 @@ def test_120b_on_one_80gb_card_takes_the_recipes_out_of_memory_fix():
     two = build_serving_plan(facts(gpu(index=0), gpu(index=1)), model="openai/gpt-oss-120b")
     assert two["tensor_parallel_size"] == 2 and float(two["sizing"]["gpu_memory_utilization"]) < 0.95
     # a 141 GB card holds it alone, at the planner's own utilization
-    h200 = build_serving_plan(facts(gpu(memory=143771)), model="openai/gpt-oss-120b")
-    assert h200["tensor_parallel_size"] == 1 and "1024" not in h200["argv"]
+    h200 = build_serving_plan(facts(gpu(memory=143771, model="NVIDIA H200")), model="openai/gpt-oss-120b")
+    argv = h200["argv"]
+    assert h200["tensor_parallel_size"] == 1 and argv[argv.index("--max-num-batched-tokens") + 1] == "8192"
+    assert argv[argv.index("--gpu-memory-utilization") + 1] == "0.90"
+    # three 80 GB cards: three TP 1 replicas with the fix, not a pair and an idle card
+    three = build_serving_plan(facts(*[gpu(index=i) for i in range(3)]), model="openai/gpt-oss-120b")
+    assert three["tensor_parallel_size"] == 1 and len(three["replicas"]) == 3 and not three["warnings"]
+    with pytest.raises(PlanError, match="max_num_seqs=2048 is more than the plan's 1024 batched tokens"):
+        build_serving_plan(facts(gpu()), model="openai/gpt-oss-120b", overrides={"max_num_seqs": 2048})
 
 
 def test_the_context_goal_gives_one_request_the_longest_context():
@@ -280,3 +287,46 @@ def test_every_llamacpp_gpu_argv_uses_options_the_pinned_llama_server_has(model)
     # the plans exercise every option the sizing can emit
     for flag in ("--n-cpu-moe", "--cache-type-v", "--split-mode", "--ubatch-size"):
         assert flag in seen or model.endswith("20b") and flag == "--split-mode", (flag, model)
+
+
+def test_a_split_gguf_named_by_its_first_shard_fetches_every_shard():
+    plan = build_serving_plan(facts(gpu(family="turing", cc="7.5", memory=15360)),
+                              overrides={"gguf_file": "my-model-00001-of-00004.gguf"})
+    assert plan["weights"]["files"] == ["my-model-%05d-of-00004.gguf" % n for n in range(1, 5)]
+    assert plan["weights"]["path"].endswith("my-model-00001-of-00004.gguf")
+
+
+@pytest.mark.parametrize("name", ["rx7900xtx-2x", "rtx3090-2x-table", "rtx4060ti-2x-smi-q"])
+def test_a_replica_split_over_gpus_fits_each_of_them(name):
+    """llama.cpp gives each GPU whole layers in --tensor-split proportion, in order, and --n-cpu-moe N keeps the
+    experts of the FIRST N layers in RAM: recount every GPU's share from the argv and the model's sizes."""
+    for model in sorted(MODELS):
+        plan = build_serving_plan(load_facts(name), model=model, engine="llamacpp", host_memory_mib=262144)
+        argv = plan["argv"]
+        if "--tensor-split" not in argv:
+            continue
+        spec, layers = MODELS[model], MODELS[model]["architecture"]["layers"]
+        split = [int(n) for n in argv[argv.index("--tensor-split") + 1].split(",")]
+        in_ram = int(argv[argv.index("--n-cpu-moe") + 1]) if "--n-cpu-moe" in argv else 0
+        assert sum(split) == layers, split
+        from ansible.module_utils.gpu_catalog import LLAMACPP_UBATCH_OVERHEAD_MIB
+        from ansible.module_utils.model_memory import llamacpp_kv_bytes
+        ubatch = int(argv[argv.index("--ubatch-size") + 1])
+        cache = argv[argv.index("--cache-type-k") + 1] if "--cache-type-k" in argv else "f16"
+        kv_mib = llamacpp_kv_bytes(model, int(argv[argv.index("--ctx-size") + 1]),
+                                   int(argv[argv.index("--parallel") + 1]), ubatch, cache) / 2 ** 20
+        first = 0
+        for device, count in zip(load_facts(name)["devices"], split):
+            experts = sum(spec["gguf_expert_layer_mib"] for layer in range(first, first + count) if layer >= in_ram)
+            used = (dict(LLAMACPP_UBATCH_OVERHEAD_MIB)[ubatch] + experts
+                    + count * (spec["gguf_dense_mib"] + kv_mib) / layers)
+            assert used <= device["memory_mib"], (name, model, device["index"], used, split, in_ram)
+            first += count
+
+
+def test_the_xllamacpp_launcher_gets_only_what_its_parser_takes_and_the_plan_says_so():
+    from ansible.module_utils.engine_options import LLAMACPP_OPTIONS
+    plan = build_serving_plan(facts(gpu(family="turing", cc="7.5", memory=8192)), llamacpp_artifact="wheel")
+    flags = {arg for arg in plan["argv"][2:] if arg.startswith("--")}
+    assert flags <= LLAMACPP_OPTIONS["gpt-oss-llamacpp-server"], flags
+    assert any("--n-cpu-moe" in w and "gpt_oss_llamacpp_artifact: build" in w for w in plan["warnings"])
