@@ -537,8 +537,9 @@ MODELS = {
 # Bytes per cached K or V value by cache type: vLLM --kv-cache-dtype (auto = the model's bf16, fp8) and llama.cpp
 # --cache-type-k/-v (f16, q8_0: blocks of 32 values in 34 bytes, ggml-common.h block_q8_0).
 KV_CACHE_DTYPE_BYTES = {"auto": 2, "bf16": 2, "f16": 2, "fp8": 1, "q8_0": 34 / 32}
-# Memory the engine needs beside weights and KV cache (activations, CUDA graphs, allocator).
-ENGINE_OVERHEAD_MIB = {"vllm": 2_560, "llamacpp": 1_024}
+# Memory vLLM needs beside weights and KV cache (activations, CUDA graphs, allocator); llama.cpp's is
+# LLAMACPP_UBATCH_OVERHEAD_MIB below.
+ENGINE_OVERHEAD_MIB = {"vllm": 2_560}
 # llama.cpp's compute buffers per GPU by micro-batch (--ubatch-size), larger first: 2048 is what llama.cpp's own
 # gpt-oss presets use (common/arg.cpp --gpt-oss-20b-default: -ub 2048), with the compute-buffer column of the gpt-oss
 # guide (ggml-org/llama.cpp discussion 15396: 20b 14.9 GB at 8k = 12.1 model + ~2.7 compute + 0.2 KV); 512 is

@@ -153,16 +153,15 @@ def size_llamacpp(model, vrams, slots=None, ctx_per_slot=None, goal="throughput"
                 def placed(context, cache=cache, ubatch=ubatch, overhead=overhead):
                     kv = llamacpp_kv_bytes(model, context * slots, slots, ubatch, cache)
                     return _place_layers(model, vrams, overhead, cpu_layers, kv)
-                if ctx_per_slot:
-                    per_slot = ctx_per_slot if placed(ctx_per_slot) else 0
-                else:
-                    per_slot = spec["max_context"]
-                    while per_slot >= MIN_CONTEXT and not placed(per_slot):
-                        per_slot //= 2
-                if per_slot < MIN_CONTEXT:
+                per_slot = ctx_per_slot or spec["max_context"]
+                split = placed(per_slot)
+                while not ctx_per_slot and not split and per_slot >= MIN_CONTEXT:
+                    per_slot //= 2
+                    split = placed(per_slot)
+                if not split or per_slot < MIN_CONTEXT:
                     continue
                 sizing = {"ctx_size": per_slot * slots, "parallel": slots, "cache_type": cache, "ubatch": ubatch,
-                          "aim_met": per_slot >= wanted, "layer_split": placed(per_slot),
+                          "aim_met": per_slot >= wanted, "layer_split": split,
                           "n_cpu_moe": cpu_layers, "experts_in_ram_mib": cpu_layers * spec["gguf_expert_layer_mib"],
                           "goal": goal, "overhead": overhead}
                 if per_slot >= wanted:
