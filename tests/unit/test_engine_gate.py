@@ -1,5 +1,5 @@
-"""The engine gate's readers and decisions, over outputs captured from a real llama-server Vulkan build (lavapipe)
-and real ELF files; see tests/fixtures/engine-gate/SOURCE.md."""
+"""The engine gate's readers and decisions, over outputs captured from real llama-server builds (Vulkan on lavapipe,
+CUDA on an H200) and real ELF files; see tests/fixtures/engine-gate/SOURCE.md."""
 import glob
 import pathlib
 import subprocess
@@ -97,3 +97,42 @@ def test_elf_reader_agrees_with_readelf(path):
 def test_elf_reader_refuses_what_is_not_elf():
     with pytest.raises(ElfError):
         needed_libraries(b"#!/bin/sh\necho not a library\n")
+
+
+# Captured on one H200 from the planner's CUDA build of b11434 (SOURCE.md); the expected values are what llama.cpp
+# printed in those files.
+def cuda_gate():
+    return build_serving_plan(load_facts("h200"), host="h200", engine="llamacpp")["build"]["gate"]
+
+
+def test_list_devices_reads_the_cuda_h200():
+    assert parse_list_devices(read("list-devices-cuda-h200.txt")) == [
+        ("CUDA", 0, "NVIDIA H200 (143155 MiB, 142629 MiB free)")]
+
+
+def test_install_gate_accepts_the_h200_cuda_build():
+    gate = cuda_gate()
+    assert gate["library"] == "libcudart.so.13" and gate["devices"] == "CUDA"
+    # readelf -d of the llama-server built in the same run (SOURCE.md)
+    needed = ["libgomp.so.1", "libcudart.so.13", "libcublas.so.13", "libcuda.so.1", "libnccl.so.2", "libssl.so.3",
+              "libcrypto.so.3", "libm.so.6", "libgcc_s.so.1", "libc.so.6", "ld-linux-x86-64.so.2"]
+    observed = {"libraries": needed, "devices": parse_list_devices(read("list-devices-cuda-h200.txt")),
+                "what": "llama-server"}
+    assert install_problems(gate, observed) == []
+    no_device = dict(observed, devices=parse_list_devices(read("list-devices-none.txt")))
+    assert "lists no CUDA device" in install_problems(gate, no_device)[0]
+
+
+def test_serving_gate_on_the_h200_cuda_logs():
+    gate = cuda_gate()
+    # "offloaded 3/3 layers to GPU", "CPU_Mapped model buffer size = 0.07 MiB", "CUDA0 model buffer size = 0.35 MiB"
+    offload = parse_offload(read("llama-server-cuda-h200.log"))
+    assert offload == (3, 3, {"CPU_Mapped": 0.07, "CUDA0": 0.35})
+    assert serving_problems(gate, "gpt-oss-0", {"offload": offload}) == []
+    # -ngl 0: "offloaded 0/3 layers to GPU", only "CPU_Mapped model buffer size = 0.41 MiB"
+    ngl0 = parse_offload(read("llama-server-cuda-h200-ngl0.log"))
+    assert ngl0 == (0, 3, {"CPU_Mapped": 0.41})
+    refused = serving_problems(gate, "gpt-oss-0", {"offload": ngl0})
+    assert len(refused) == 1
+    assert "gpt-oss-0 offloaded 0 of 3 layers" in refused[0] and "CPU_Mapped" in refused[0]
+    assert "runs on the CPU" in refused[0]

@@ -1,0 +1,1 @@
+"""Stand-in for the `ansible` package on a machine without Ansible (device check only)."""
