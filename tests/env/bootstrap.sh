@@ -49,6 +49,10 @@ build_image() {
     # Boot to a quiet multi-user target; no getty on a container console.
     chroot "$rootfs" systemctl mask getty@tty1.service serial-getty@.service systemd-logind.service >/dev/null 2>&1 || true
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    # Emptied lists look like a fresh host's, but emptying them just now makes apt's cache look fresh to Ansible
+    # (cache_valid_time reads the directory's age): a host converged within gpt_oss_apt_cache_valid_time of the
+    # image build would find no packages. Date them back, as on a cloud image built long ago.
+    touch -d '2000-01-01 00:00:00' "$rootfs"/var/lib/apt/lists
     tar -C "$rootfs" -c . | docker import -c 'CMD ["/lib/systemd/systemd"]' - "$image" >/dev/null
     rm -rf "$rootfs"
   fi
