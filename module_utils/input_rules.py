@@ -121,6 +121,10 @@ RULES = {
     # inference_server
     "inference_server_smoke_prompt": ("text", None),
     "inference_server_firewall_sources": ("address_list", None),
+    "inference_server_acceptance_skip": ("choice_list", ("models", "chat", "reasoning", "streaming", "tool_call",
+                                                         "responses", "auth")),
+    "inference_server_benchmark": ("choice", ("auto", "always", "never")),
+    "inference_server_history_dir": ("controller_path", None),
     # shared (gpt_oss)
     "gpt_oss_fleet_group": ("token", None),
     "gpt_oss_model_mirror_netloc": ("netloc", None),
@@ -189,12 +193,14 @@ OWNED_DIRS = {
     "rollout_snapshot_dir": ("root", "root", "0755"),
 }
 
-# Whole numbers: (lowest, highest). Others of type int must be >= 0.
+# Numbers (int and float inputs): (lowest, highest). Others must be >= 0.
 RANGES = {
     "gpt_oss_port": (1024, 65535), "load_balancer_port": (1, 65535), "load_balancer_tls_port": (1, 65535),
     "load_balancer_prometheus_port": (1, 65535), "gpt_oss_model_mirror_port": (1, 65535),
     "inference_server_health_timeout": (1, 86400), "inference_server_timeout_start_sec": (1, 86400),
     "inference_server_smoke_max_tokens": (1, 4096), "inference_server_journal_lines": (1, 100000),
+    "inference_server_history_keep": (2, 100000),
+    "inference_server_max_regression_percent": (0, 100), "rollout_max_regression_percent": (0, 100),
     "gpu_driver_reboot_timeout": (1, 86400), "model_weights_timeout": (1, 86400),
     "rollout_drain_timeout": (0, 86400), "rollout_ready_timeout": (1, 86400), "preflight_lock_wait": (0, 86400),
     "load_balancer_check_fall": (1, 100), "load_balancer_check_rise": (1, 100), "load_balancer_retries": (0, 100),
@@ -422,6 +428,11 @@ CHECKERS = {
     "labels": _check_labels,
     "sha256_map": _check_sha256_map,
     "pattern_map": _check_pattern_map,
+    "choice": lambda name, value, choices: None if value in choices else (
+        "%s=%r must be one of %s" % (name, value, ", ".join(choices))),
+    "choice_list": lambda name, value, choices: next((
+        "%s has %r, which is not one of %s" % (name, item, ", ".join(choices)) for item in value
+        if item not in choices), None),
     "checked_by_planner": _checked_elsewhere,
     "checked_by_rollout": _checked_elsewhere,
     "checked_by_preflight": _checked_elsewhere,
@@ -439,6 +450,16 @@ def check_type(name, value, spec):
             return "%s=%r must be a whole number" % (name, value)
         low, high = RANGES.get(name, (0, None))
         if int(value) < low or (high is not None and int(value) > high):
+            return "%s=%s must be between %d and %s" % (name, value, low, high if high is not None else "any")
+    if kind == "float" and value is not None:
+        try:
+            number = float(value) if not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None:
+            return "%s=%r must be a number" % (name, value)
+        low, high = RANGES.get(name, (0, None))
+        if number < low or (high is not None and number > high):
             return "%s=%s must be between %d and %s" % (name, value, low, high if high is not None else "any")
     if kind == "dict" and not isinstance(value, dict):
         return "%s must be a mapping (key: value)" % name

