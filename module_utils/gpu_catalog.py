@@ -609,8 +609,8 @@ ACCEPTANCE_CLIENT_PACKAGES = ("openai==3.60.0",)
 # host whose per-request tokens/s in the acceptance benchmark is below ACCEPTANCE_FAR_BELOW of its class's figure
 # (the benchmark runs 4 requests at once, each slower than a lone one: the factor leaves room for that). `match` is a
 # regular expression on the GPU's model name; it must not match a name that covers several cards (PCI IDs name
-# one chip "Radeon RX 7900 XT/7900 XTX/7900 GRE": which card it is cannot be told, so no figure applies). Only single-request figures are comparable with a concurrency-4
-# benchmark: vLLM's published H100/A100/B200 numbers are aggregate output tokens/s at ~1000 requests in flight
+# one chip "Radeon RX 7900 XT/7900 XTX/7900 GRE": which card it is cannot be told, so no figure applies). Only
+# single-request figures are comparable with a concurrency-4 benchmark: vLLM's published H100/A100/B200 numbers are aggregate output tokens/s at ~1000 requests in flight
 # (ShareGPT, `vllm bench serve`; e.g. gpt-oss-20b on one H100 9,064 and on one A100 5,180, GPUStack's performance
 # lab with vLLM 0.11.0; 120b on one H100 2,943 with 0.10.2) and are kept out. A quoted "3-6 tokens/s for 20b on an
 # RX 7900 XT, 2-4 on an RX 6900 XT" has no source we could find and is contradicted by the measurement below.

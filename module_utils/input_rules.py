@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 import re
 
+from ansible.module_utils.gpu_catalog import ACCEPTANCE_CHECKS
+
 # ---- the kinds --------------------------------------------------------------------------------------------
 # Characters a path may hold: what systemd unit lines (ReadWritePaths=, EnvironmentFile=, WorkingDirectory=), the
 # environment files and shell-free command lines all take literally. No space, %, $, quotes, backslash or newline.
@@ -121,8 +123,7 @@ RULES = {
     # inference_server
     "inference_server_smoke_prompt": ("text", None),
     "inference_server_firewall_sources": ("address_list", None),
-    "inference_server_acceptance_skip": ("choice_list", ("models", "chat", "reasoning", "streaming", "tool_call",
-                                                         "responses", "auth")),
+    "inference_server_acceptance_skip": ("choice_list", ACCEPTANCE_CHECKS),
     "inference_server_benchmark": ("choice", ("auto", "always", "never")),
     "inference_server_history_dir": ("controller_path", None),
     # shared (gpt_oss)

@@ -5,7 +5,7 @@ import pathlib
 import tomllib
 
 import pytest
-from ansible.module_utils.gpu_catalog import ACCEPTANCE_CLIENT_PACKAGES
+from ansible.module_utils.gpu_catalog import ACCEPTANCE_CHECKS, ACCEPTANCE_CLIENT_PACKAGES
 from ansible.module_utils.input_rules import check_inputs
 from ansible.module_utils.serving_planner import build_serving_plan
 
@@ -124,3 +124,8 @@ def test_the_controller_runs_the_gateway_checks_with_the_sdk_the_hosts_run():
     """load_balancer's checks run on the controller (pyproject.toml's venv); the replicas' on the hosts' client venv."""
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert [d for d in dependencies if d.startswith("openai")] == list(ACCEPTANCE_CLIENT_PACKAGES)
+
+
+def test_the_skip_list_offers_exactly_the_checks_the_plans_run():
+    """argument_specs.yml must spell the choices out; the input rule takes them from the catalog."""
+    assert SPECS["inference_server_acceptance_skip"]["choices"] == list(ACCEPTANCE_CHECKS) == EVERY_CHECK

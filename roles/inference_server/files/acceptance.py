@@ -305,9 +305,8 @@ def main():
     report = {"base_url": base_url, "model": model, "sdk": "openai %s" % openai.__version__,
               "checks": run_checks(checks, spec["checks"], set(spec.get("not_served", [])), set(spec.get("skip", [])))}
     if spec.get("benchmark"):
-        bench_client = openai.OpenAI(base_url=checks.base_url + "/v1", api_key=key, timeout=300, max_retries=0)
-        try:
-            report["benchmark"] = benchmark(bench_client, model, spec["benchmark"])
+        try:  # the checks' client: the SDK's clients are safe to share between threads
+            report["benchmark"] = benchmark(checks.client, model, spec["benchmark"])
         except Exception as error:
             report["benchmark"] = {"error": "%s: %s" % (type(error).__name__, short(str(error), 200))}
     report["seconds"] = round(time.monotonic() - started, 2)
