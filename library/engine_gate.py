@@ -105,7 +105,8 @@ checked:
   type: bool
   returned: always
 observed:
-  description: What was found - linked GPU libraries, torch build, devices per replica, offload per replica.
+  description: What was found - linked GPU libraries, torch build, the engine's modules with and without bytecode,
+    devices per replica, offload per replica.
   type: dict
   returned: always
   sample: {"what": "llama-server (llama.cpp b11434)", "libraries": ["libvulkan.so.1"],
@@ -123,13 +124,18 @@ from ansible.module_utils.engine_gate import (
     serving_problems,
 )
 
-# Run with the venv's python: torch's build and where the engine package lives, without importing the engine.
+# Run with the venv's python: torch's build, where the engine package lives and whether its modules have bytecode
+# for this interpreter, without importing the engine.
 TORCH_PROBE = r"""
-import importlib.util, json, sys
-out = {"torch": None, "packages": {}}
+import importlib.util, json, os, sys
+out = {"torch": None, "packages": {}, "bytecode": {}}
 for name in sys.argv[2:]:
     spec = importlib.util.find_spec(name)
     out["packages"][name] = list(spec.submodule_search_locations or []) if spec else None
+    sources = [os.path.join(root, f) for location in out["packages"][name] or [] for root, _, files in os.walk(location)
+               for f in files if f.endswith(".py")]
+    missing = [path for path in sources if not os.path.exists(importlib.util.cache_from_source(path))]
+    out["bytecode"][name] = {"modules": len(sources), "missing": len(missing), "example": (missing or [None])[0]}
 if sys.argv[1] == "torch":
     import torch
     out["torch"] = {"version": torch.__version__, "cuda": torch.version.cuda, "hip": getattr(torch.version, "hip", None),
@@ -144,6 +150,8 @@ FIXES = {
                       "build of {packages}",
     "wheel-vllm": "remove {dir} and re-run: the runtime role installs {packages} as the plan names it ({build}); "
                   "a mirror or find-links directory must serve that build, not a CPU one",
+    "bytecode": "compile it once as root, {python} -m compileall -q -j 0 {site}, or remove {dir} and re-run (the "
+                "runtime role's install compiles every module)",
     "devices": "the {backend} driver exposes no device to the engine: check `{probe}` on the host, the service "
                "user's groups (video, render) and the replica's {visible}",
 }
@@ -180,6 +188,7 @@ def check_install(module, p):
                              % (p["host_name"], directory))
     observed = {"devices": None, "torch": None, "check_devices": p["check_devices"]}
     server = os.path.join(directory, "bin", "llama-server")
+    site = directory
     build_info = os.path.join(directory, "build.json")
     if os.path.exists(server):
         kind = "source"
@@ -200,6 +209,8 @@ def check_install(module, p):
             module.fail_json(msg="ENGINE GATE %s: %s has no %s package; the install did not complete"
                                  % (p["host_name"], directory, package))
         observed["torch"] = probe["torch"]
+        observed["bytecode"] = dict(probe["bytecode"][package], package=package)
+        site = os.path.dirname(locations[0])
         files = [f for location in locations for f in glob.glob(os.path.join(location, "*.so"))]
         observed["what"] = "the %s package in %s%s" % (package, directory, " (torch %s)" % probe["torch"]["version"]
                                                       if probe["torch"] else "")
@@ -220,7 +231,9 @@ def check_install(module, p):
     problems = install_problems(gate, observed)
     if problems:
         device_only = all("lists no" in problem or "sees no GPU" in problem for problem in problems)
-        fix = FIXES["devices" if device_only else kind].format(
+        bytecode_only = all("no bytecode" in problem for problem in problems)
+        fix = FIXES["bytecode" if bytecode_only else "devices" if device_only else kind].format(
+            python=os.path.join(directory, "bin", "python"), site=site,
             dir=directory, backend=gate["backend"], cmake=" ".join(p.get("cmake_args") or []) or "its backend option",
             packages=", ".join(p.get("packages") or []) or "the engine",
             build=", ".join(["torch backend %s" % gate["torch_backend"]] * bool(gate.get("torch_backend"))
@@ -273,7 +286,7 @@ def _vram_pids(module, backend, pids):
 
 
 def _public(observed):
-    return {k: v for k, v in observed.items() if k in ("what", "libraries", "torch", "listed")}
+    return {k: v for k, v in observed.items() if k in ("what", "libraries", "torch", "listed", "bytecode")}
 
 
 def main():

