@@ -36,19 +36,6 @@ rm -rf "$FLEET_CACHE/models/tiny-gptoss"
 "$VENV/bin/python" tests/tools/make_hub_repo.py "$FLEET_CACHE/hub-repos" --tiny-gptoss "$FLEET_CACHE/models/tiny-gptoss" \
   --tiny-gguf "$FLEET_CACHE/models/tiny-gguf/tiny-llama.gguf"
 
-# vulkan spends two thirds of its time compiling llama.cpp (about 11 of 17 minutes on two cores). It has its own
-# containers, network and hub stand-in (the models above), so it starts here: lint and the unit tests keep one core
-# busy, the integration shards and the Molecule scenarios below mostly wait on Docker, apt and the network. fleet,
-# whose load test measures latencies, and default, whose rollouts compare tokens/s, start only once it has finished.
-vulkan_pid=""
-if [ -z "${MOLECULE_SCENARIOS:-}" ]; then
-  vulkan_log="$FLEET_CACHE/reports/molecule-vulkan.log"
-  stage "molecule test -s vulkan, in the background (log: $vulkan_log)"
-  "$VENV/bin/molecule" test -s vulkan >"$vulkan_log" 2>&1 &
-  vulkan_pid=$!
-  trap 'kill "$vulkan_pid" 2>/dev/null || true' EXIT
-fi
-
 stage "lint"
 "$VENV/bin/yamllint" -s .
 "$VENV/bin/ansible-lint" --profile production --offline
@@ -78,6 +65,14 @@ run_scenario() {
 if [ -n "${MOLECULE_SCENARIOS:-}" ]; then
   for scenario in $MOLECULE_SCENARIOS; do run_scenario "$scenario"; done
 else
+  # vulkan spends two thirds of its time compiling llama.cpp (about 11 of 17 minutes on two cores). It has its own
+  # containers, network and hub stand-in, so it runs beside the scenarios that mostly wait on Docker, apt and the
+  # network; fleet, whose load test measures latencies, starts only once it has finished.
+  vulkan_log="$FLEET_CACHE/reports/molecule-vulkan.log"
+  stage "molecule test -s vulkan, in the background (log: $vulkan_log)"
+  "$VENV/bin/molecule" test -s vulkan >"$vulkan_log" 2>&1 &
+  vulkan_pid=$!
+  trap 'kill "$vulkan_pid" 2>/dev/null || true' EXIT
   for scenario in llamacpp gpu_driver weights; do run_scenario "$scenario"; done
   vulkan_rc=0
   wait "$vulkan_pid" || vulkan_rc=$?
