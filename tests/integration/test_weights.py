@@ -2,6 +2,7 @@
 512 MiB synthetic safetensors file: fetch and verify, no bytes on a second run, check mode, a download killed
 half-way resumes, a corrupted blob is re-fetched, huggingface_hub reads the result offline.
 Byte counts come from the stand-in's own counters and are written to reports/weights.txt."""
+import fnmatch
 import hashlib
 import json
 import os
@@ -14,13 +15,16 @@ import time
 import urllib.request
 
 import pytest
+import yaml
 from ansible.module_utils.serving_planner import weights_location
 
 from lab_host import CACHE, ROOT
 
 HUB_REPOS = CACHE / "hub-repos"
 REPO = "openai/gpt-oss-20b"
-PATTERNS = ["*.json", "*.safetensors", "tokenizer*"]
+# The model_weights role's default for safetensors repositories, so the module fetches what a host would.
+PATTERNS = yaml.safe_load((ROOT / "roles/model_weights/defaults/main.yml").read_text())[
+    "model_weights_allow_patterns"]["safetensors"]
 LARGE = "synthetic-large.safetensors"
 REPORT = CACHE / "reports" / "weights.txt"
 
@@ -103,8 +107,10 @@ def descendants(root):
 
 
 def repo_size():
+    """Bytes of the stand-in's files that the patterns select (counted from the files, not from the module)."""
     folder = HUB_REPOS / REPO
-    return sum(p.stat().st_size for p in folder.iterdir())
+    return sum(p.stat().st_size for p in folder.iterdir()
+               if any(fnmatch.fnmatch(p.name, pattern) for pattern in PATTERNS))
 
 
 def large_sha256():
