@@ -15,8 +15,9 @@ description:
     C(HF_HUB_OFFLINE=1) finds them.
   - Every file is verified against the hub's hash (the LFS sha256 for large files, git's blob sha1 for small ones)
     after download; a blob that changed on disk since it was verified is hashed again, and re-fetched when wrong.
-  - Resumable across runs and processes. An interrupted download keeps C(blobs/<etag>.incomplete); the next run
-    requests only the missing bytes with an HTTP Range request.
+  - Resumable across runs and processes. An interrupted download keeps C(blobs/<etag>.incomplete) (and, for a file
+    fetched as parallel ranges, C(blobs/<etag>.incomplete.ranges)); the next run requests only the missing bytes with
+    HTTP Range requests.
   - A complete, verified snapshot is C(ok) and transfers no file bytes (one metadata request per file).
   - Check mode reports what would be fetched and how many bytes, and changes nothing.
   - Works against the hub, a mirror (C(HF_ENDPOINT), e.g. olah) or a stand-in; proxies come from the usual
@@ -58,6 +59,15 @@ options:
   progress_file:
     description: File to append one JSON progress line per second to (C(tail -f) it during long downloads).
     type: path
+  streams:
+    description:
+      - Connections used at once. Files under 128 MiB are fetched up to this many side by side; each larger file is
+        fetched as this many parallel ranges written in place, the bytes of each range recorded beside the partial
+        file (C(blobs/<etag>.incomplete.ranges)) so that a resumed run asks only for what is missing, and hashed in
+        order while the ranges arrive. A server that ignores range requests gets one stream.
+      - C(1) fetches one file at a time over one connection.
+    type: int
+    default: 4
 attributes:
   check_mode:
     support: full
@@ -149,15 +159,19 @@ def main():
             ca_bundle=dict(type="path"),
             full_verify=dict(type="bool", default=False),
             progress_file=dict(type="path"),
+            streams=dict(type="int", default=4),
         ),
         supports_check_mode=True,
     )
     params = module.params
+    if not 1 <= params["streams"] <= 32:
+        module.fail_json(msg="streams=%d must be between 1 and 32 (model_weights_download_streams)" % params["streams"])
     hub = Hub(params["endpoint"], token=params["token"], ca_bundle=params["ca_bundle"])
     try:
         result = ensure_snapshot(hub, params["repo"], params["revision"], params["hf_home"],
                                  patterns=params["allow_patterns"], check_mode=module.check_mode,
-                                 full_verify=params["full_verify"], progress_file=params["progress_file"])
+                                 full_verify=params["full_verify"], progress_file=params["progress_file"],
+                                 streams=params["streams"])
     except DownloadError as error:
         module.fail_json(msg=str(error))
     module.exit_json(**result)

@@ -15,12 +15,19 @@ Why not huggingface_hub's own downloader: recent releases write a new `.incomple
 download killed half-way starts over. Here the partial file has a stable name (blobs/<etag>.incomplete) and the
 next run asks only for the missing bytes (Range), hashing what is on disk first. Standard library only: this
 runs on the managed host's system Python.
+
+Large files come as parallel ranges (a CDN or mirror often caps each connection well below the link, and the
+GGUF repositories are one 12-65 GB file): the ranges are written in place into blobs/<etag>.incomplete, the bytes
+each range holds are recorded beside it in blobs/<etag>.incomplete.ranges after every write (what a resumed run
+trusts), and the hash follows the contiguous prefix while the ranges arrive, so verification still overlaps the
+transfer. A server that answers a range request with the whole file gets one stream instead.
 """
 from __future__ import annotations
 
 import concurrent.futures
 import fnmatch
 import hashlib
+import http.client
 import json
 import os
 import queue
@@ -34,6 +41,9 @@ import urllib.request
 
 CHUNK = 1 << 20
 NET_CHUNK = 4 << 20
+SEGMENT_MIN = 64 << 20  # a file is split into ranges of at least this many bytes
+STREAMS = 4  # ranges fetched at once for one large file
+RANGES_SUFFIX = ".ranges"
 VERIFIED_MANIFEST = ".gpt-oss-verified.json"
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -167,9 +177,12 @@ class Hub(object):
                                 "Hugging Face hub or mirror?" % (self.endpoint, url, status))
         return etag, int(size)
 
-    def open_range(self, repo, commit, path, offset):
+    def open_range(self, repo, commit, path, offset, end=None):
+        """GET from byte `offset` (to byte `end`, exclusive, when given); None when the server has nothing there."""
         headers = {"Accept-Encoding": "identity"}
-        if offset:
+        if end is not None:
+            headers["Range"] = "bytes=%d-%d" % (offset, end - 1)
+        elif offset:
             headers["Range"] = "bytes=%d-" % offset
         url = self.resolve_url(repo, commit, path)
         try:
@@ -196,8 +209,13 @@ class Progress(object):
     def __init__(self, path, total):
         self.path, self.total, self.done, self.started, self.last = path, total, 0, time.time(), 0.0
         self.fetched = 0
+        self.lock = threading.Lock()  # the ranges of a large file advance it from several threads
 
     def advance(self, n, current):
+        with self.lock:
+            self._advance(n, current)
+
+    def _advance(self, n, current):
         self.done += n
         self.fetched += n
         now = time.time()
@@ -275,9 +293,26 @@ def _pump(response, handle, hasher, progress, path):
     return read
 
 
-def fetch_blob(hub, repo, commit, path, etag, size, blobs, progress, retries=5):
+def fetch_blob(hub, repo, commit, path, etag, size, blobs, progress, retries=5, streams=STREAMS):
     """Download into blobs/<etag>.incomplete, resuming what is there; verify; move into place.
     Returns (bytes fetched over the network, bytes that were already on disk)."""
+    part = os.path.join(blobs, etag + ".incomplete")
+    if (streams > 1 and size >= 2 * SEGMENT_MIN) or load_ranges(part, size) is not None:
+        try:
+            try:
+                return _fetch_ranges(hub, repo, commit, path, etag, size, part, progress, retries, streams)
+            except _Mismatch:  # once more from nothing, as one stream retries a bad download
+                return _fetch_ranges(hub, repo, commit, path, etag, size, part, progress, retries, streams)
+        except _NoRanges:
+            # the server sent the whole file for a range: one stream from the start
+            for leftover in (part, part + RANGES_SUFFIX):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
+    return _fetch_stream(hub, repo, commit, path, etag, size, blobs, progress, retries)
+
+
+def _fetch_stream(hub, repo, commit, path, etag, size, blobs, progress, retries):
+    """One stream, appending to blobs/<etag>.incomplete from its end."""
     part = os.path.join(blobs, etag + ".incomplete")
     fetched, reused = 0, 0
     for attempt in range(retries + 1):
@@ -326,6 +361,209 @@ def fetch_blob(hub, repo, commit, path, etag, size, blobs, progress, retries=5):
     raise DownloadError("%s: could not be fetched" % path)
 
 
+class _NoRanges(Exception):
+    """The server answered a range request with something else (the whole file, another range)."""
+
+
+class _Mismatch(DownloadError):
+    """The assembled file does not hash to its ETag (it was deleted)."""
+
+
+def segment_layout(size, prefix, streams):
+    """[[start, end, done], ...] covering [0, size) in order: the bytes already on disk (a one-stream run's prefix)
+    as one finished range, the rest split into at most `streams` ranges of at least SEGMENT_MIN bytes."""
+    segments = [[0, prefix, prefix]] if prefix else []
+    rest = size - prefix
+    count = max(1, min(streams, rest // SEGMENT_MIN))
+    bounds = [prefix + rest * i // count for i in range(count + 1)]  # equal shares, none below SEGMENT_MIN
+    segments += [[start, end, 0] for start, end in zip(bounds, bounds[1:]) if end > start]
+    return segments
+
+
+def load_ranges(part, size):
+    """The ranges recorded beside a partial file, or None when there are none or they do not describe it."""
+    try:
+        with open(part + RANGES_SUFFIX) as handle:
+            segments = json.load(handle)
+        if os.path.getsize(part) != size:
+            return None
+    except (OSError, ValueError):
+        return None
+    position = 0
+    for segment in segments if isinstance(segments, list) else [None]:
+        if not (isinstance(segment, list) and len(segment) == 3 and all(isinstance(v, int) for v in segment)):
+            return None
+        start, end, done = segment
+        if start != position or end <= start or not 0 <= done <= end - start:
+            return None
+        position = end
+    return segments if position == size else None
+
+
+def partial_bytes(part, size):
+    """Bytes of an interrupted download that a resumed run keeps."""
+    segments = load_ranges(part, size)
+    if segments is not None:
+        return sum(done for _, _, done in segments)
+    return os.path.getsize(part) if os.path.exists(part) else 0
+
+
+class _Ranges(object):
+    """The ranges of one file as they fill: recorded after every write, watched by the hashing thread."""
+
+    def __init__(self, record, segments):
+        self.record, self.segments = record, segments
+        self.changed = threading.Condition()
+        self.stopped = False
+
+    def save(self):
+        temporary = self.record + ".tmp"
+        with open(temporary, "w") as handle:
+            json.dump(self.segments, handle)
+        os.replace(temporary, self.record)
+
+    def advance(self, index, n):
+        with self.changed:
+            self.segments[index][2] += n
+            self.save()
+            self.changed.notify_all()
+
+    def stop(self):
+        with self.changed:
+            self.stopped = True
+            self.changed.notify_all()
+
+    def contiguous(self):
+        """Bytes from the start of the file that every range before them has filled."""
+        for start, end, done in self.segments:
+            if done < end - start:
+                return start + done
+        return self.segments[-1][1]
+
+
+def _hash_following(ranges, fd, hasher, size, failures):
+    """Hash the file in order while the ranges fill it: reads what lies below the contiguous prefix."""
+    position = 0
+    try:
+        while position < size:
+            with ranges.changed:
+                while ranges.contiguous() <= position and not ranges.stopped:
+                    ranges.changed.wait()
+                limit = ranges.contiguous()
+                if limit <= position:
+                    return
+            while position < limit:
+                block = os.pread(fd, min(NET_CHUNK, limit - position), position)
+                if not block:
+                    raise OSError("the partial file is shorter than its recorded ranges")
+                hasher.update(block)
+                position += len(block)
+    except OSError as error:
+        failures.append(error)
+
+
+def _fetch_range(hub, repo, commit, path, ranges, index, fd, progress, retries):
+    """Fill one range (its recorded part first), retrying a dropped connection from where it stopped."""
+    start, end, _ = ranges.segments[index]
+    for attempt in range(retries + 1):
+        offset = start + ranges.segments[index][2]
+        if offset >= end:
+            return 0
+        response = None
+        try:
+            response = hub.open_range(repo, commit, path, offset, end)
+            if response is None or response.status != 206 or not (
+                    response.headers.get("Content-Range") or "").startswith("bytes %d-" % offset):
+                raise _NoRanges()
+            fetched = 0
+            while offset < end:
+                if ranges.stopped:  # another range failed: keep what arrived, let the next run resume
+                    return fetched
+                block = response.read(min(NET_CHUNK, end - offset))
+                if not block:
+                    break
+                os.pwrite(fd, block, offset)
+                offset += len(block)
+                fetched += len(block)
+                ranges.advance(index, len(block))
+                progress.advance(len(block), path)
+            if offset >= end:
+                return fetched
+            raise OSError("the connection closed at byte %d of %d-%d" % (offset, start, end))
+        except (OSError, urllib.error.URLError, http.client.HTTPException) as error:
+            if ranges.stopped or attempt == retries:
+                raise DownloadError("%s: download interrupted %d times (%s); what arrived is kept in %s and the next "
+                                    "run resumes from there." % (path, attempt + 1, error, ranges.record))
+            time.sleep(min(2 ** attempt, 30))
+        finally:
+            if response is not None:
+                response.close()
+    return 0
+
+
+def _fetch_ranges(hub, repo, commit, path, etag, size, part, progress, retries, streams):
+    """Fetch a large file as parallel ranges into blobs/<etag>.incomplete, hashing it in order as it fills."""
+    record = part + RANGES_SUFFIX
+    segments = load_ranges(part, size)
+    if segments is None:
+        prefix = os.path.getsize(part) if os.path.exists(part) else 0
+        segments = segment_layout(size, prefix if prefix <= size else 0, streams)
+        with open(part, "ab" if prefix <= size else "wb"):
+            pass
+        os.truncate(part, size)
+    ranges = _Ranges(record, segments)
+    ranges.save()
+    reused = sum(done for _, _, done in segments)
+    with progress.lock:
+        progress.done += reused
+    hasher = new_hasher(etag, size)
+    failures = []
+    fd = os.open(part, os.O_RDWR)
+    follower = None
+    try:
+        if hasher is not None:
+            follower = threading.Thread(target=_hash_following, args=(ranges, fd, hasher, size, failures), daemon=True)
+            follower.start()
+        pending = [i for i, (start, end, done) in enumerate(segments) if done < end - start]
+        fetched = 0
+        errors = []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(pending))) as pool:
+            jobs = [pool.submit(_fetch_range, hub, repo, commit, path, ranges, i, fd, progress, retries)
+                    for i in pending]
+            for job in concurrent.futures.as_completed(jobs):
+                try:
+                    fetched += job.result()
+                except Exception as error:  # pylint: disable=broad-except - every range stops, the first error wins
+                    errors.append(error)
+                    ranges.stop()  # the other ranges stop at their next block; what arrived stays recorded
+        if any(isinstance(error, _NoRanges) for error in errors):
+            with progress.lock:  # this file starts over as one stream
+                progress.done -= sum(done for _, _, done in ranges.segments)
+            raise _NoRanges()
+        if errors:
+            if isinstance(errors[0], DownloadError):
+                raise errors[0]
+            raise DownloadError("%s: %s while fetching a range; what arrived is kept in %s and the next run resumes "
+                                "from there" % (path, errors[0], part))
+    finally:
+        ranges.stop()
+        if follower is not None:
+            follower.join()
+        os.close(fd)
+    if failures:
+        raise DownloadError("%s: could not read back %s to verify it (%s)" % (path, part, failures[0]))
+    if hasher is not None and hasher.hexdigest() != etag:
+        os.remove(part)
+        os.remove(record)
+        with progress.lock:
+            progress.done -= size
+        raise _Mismatch("%s: content does not match the hub's hash %s; deleted, the next run fetches it again"
+                        % (path, etag))
+    os.replace(part, os.path.join(os.path.dirname(part), etag))
+    os.remove(record)
+    return fetched, reused
+
+
 def _link(snapshot, path, etag):
     """snapshots/<commit>/<path> -> ../../blobs/<etag> (relative, as huggingface_hub makes it). True if changed."""
     link = os.path.join(snapshot, path)
@@ -362,8 +600,28 @@ def _write_if_different(path, content):
     return True
 
 
+def _fetch_missing(hub, repo, commit, missing, blobs, progress, streams):
+    """Fetch the missing files: the small ones several at a time, then each large one as parallel ranges (at most
+    `streams` connections at any time). Returns {path: (bytes fetched, bytes reused)}."""
+    def fetch(item, file_streams):
+        if item["corrupt"]:
+            os.remove(os.path.join(blobs, item["etag"]))
+        return item["path"], fetch_blob(hub, repo, commit, item["path"], item["etag"], item["size"], blobs, progress,
+                                        streams=file_streams)
+
+    small = [item for item in missing if item["size"] < 2 * SEGMENT_MIN]
+    outcome = {}
+    if small:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(streams, len(small)))) as pool:
+            outcome.update(pool.map(lambda item: fetch(item, 1), small))
+    for item in missing:
+        if item["path"] not in outcome:
+            outcome.update([fetch(item, streams)])
+    return outcome
+
+
 def ensure_snapshot(hub, repo, revision, hf_home, patterns=None, check_mode=False, full_verify=False,
-                    progress_file=None):
+                    progress_file=None, streams=STREAMS):
     """Make HF_HOME hold a verified snapshot of repo@revision. Returns a result dict (see hf_snapshot)."""
     started = time.time()
     commit, files = hub.revision(repo, revision)
@@ -383,7 +641,7 @@ def ensure_snapshot(hub, repo, revision, hf_home, patterns=None, check_mode=Fals
     for path, (etag, size) in zip(wanted, metadata):
         good = blob_is_good(blobs, etag, size, manifest, full_verify)
         part = os.path.join(blobs, etag + ".incomplete")
-        partial = os.path.getsize(part) if not good and os.path.exists(part) else 0
+        partial = partial_bytes(part, size) if not good else 0
         corrupt = not good and os.path.exists(os.path.join(blobs, etag))
         plan.append({"path": path, "etag": etag, "size": size, "present": good, "partial_bytes": partial,
                      "corrupt": corrupt})
@@ -400,12 +658,11 @@ def ensure_snapshot(hub, repo, revision, hf_home, patterns=None, check_mode=Fals
     progress = Progress(progress_file, result["bytes_to_fetch"])
     progress.total = sum(p["size"] for p in missing)
     changed = False
+    outcome = _fetch_missing(hub, repo, commit, missing, blobs, progress, streams)
     for item in plan:
         action = "present"
         if not item["present"]:
-            if item["corrupt"]:
-                os.remove(os.path.join(blobs, item["etag"]))
-            fetched, reused = fetch_blob(hub, repo, commit, item["path"], item["etag"], item["size"], blobs, progress)
+            fetched, reused = outcome[item["path"]]
             result["bytes_fetched"] += fetched
             result["bytes_reused"] += reused
             manifest[item["etag"]] = _stat_key(os.path.join(blobs, item["etag"]))

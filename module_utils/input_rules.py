@@ -203,6 +203,7 @@ RANGES = {
     "inference_server_history_keep": (2, 100000),
     "inference_server_max_regression_percent": (0, 100), "rollout_max_regression_percent": (0, 100),
     "gpu_driver_reboot_timeout": (1, 86400), "model_weights_timeout": (1, 86400),
+    "model_weights_download_streams": (1, 32),
     "rollout_drain_timeout": (0, 86400), "rollout_ready_timeout": (1, 86400), "preflight_lock_wait": (0, 86400),
     "load_balancer_check_fall": (1, 100), "load_balancer_check_rise": (1, 100), "load_balancer_retries": (0, 100),
     "load_balancer_maxconn": (1, 10000000), "gpt_oss_apt_cache_valid_time": (0, 604800),

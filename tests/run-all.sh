@@ -71,6 +71,12 @@ wait "$shard_pid" || shard1=$?
 echo "---- the other shard:"; cat "$shard_log"
 if [ "$shard0" != 0 ] || [ "$shard1" != 0 ]; then echo "integration tests failed" >&2; exit 1; fi
 
+stage "speed: the weights download against curl, same files from the same stand-in (reports/speed.txt)"
+rm -f "$FLEET_CACHE/reports/speed.txt"
+"$VENV/bin/python" tests/tools/bench_weights.py "$FLEET_CACHE/reports/speed.txt" --runs 3
+# a mirror or CDN that caps each connection: what parallel ranges buy
+"$VENV/bin/python" tests/tools/bench_weights.py "$FLEET_CACHE/reports/speed.txt" --runs 3 --rate-mib 200
+
 run_scenario() {
   stage "molecule test -s $1"
   "$VENV/bin/molecule" test -s "$1"
@@ -95,4 +101,6 @@ else
   tail -n 40 "$vulkan_log"
   for scenario in fleet default; do run_scenario "$scenario"; done
 fi
+stage "speed report ($FLEET_CACHE/reports/speed.txt)"
+"$VENV/bin/python" tests/tools/speed_report.py "$FLEET_CACHE/reports"
 stage "done"

@@ -93,7 +93,9 @@ class Stats(object):
                     "requests": dict(self.requests)}
 
 
-def make_handler(repos, stats, rate):
+def make_handler(repos, stats, rate, ignore_ranges=False, corrupt_once=False):
+    # --corrupt-once: the first response that carries the middle byte of an LFS file carries it flipped
+    corrupted = set()
     # a revision may hold slashes (refs/pr/1, quoted as refs%2Fpr%2F1 by clients)
     api = re.compile(r"^/api/models/([^/]+/[^/]+)(?:/revision/(.+))?$")
     paths_info = re.compile(r"^/api/models/([^/]+/[^/]+)/paths-info/([^/]+)$")
@@ -186,7 +188,7 @@ def make_handler(repos, stats, rate):
             stats.request(key)
             size, start = info["size"], 0
             ranged = self.headers.get("Range", "")
-            m = re.match(r"bytes=(\d+)-(\d*)$", ranged)
+            m = None if ignore_ranges else re.match(r"bytes=(\d+)-(\d*)$", ranged)
             end = size - 1
             if m:
                 start = int(m.group(1))
@@ -202,7 +204,8 @@ def make_handler(repos, stats, rate):
             else:
                 self.send_response(200)
             self.send_header("Content-Length", str(end - start + 1))
-            self.send_header("Accept-Ranges", "bytes")
+            if not ignore_ranges:
+                self.send_header("Accept-Ranges", "bytes")
             self.send_header("X-Repo-Commit", repo["sha"])
             self.send_header("ETag", '"%s"' % info["etag"])
             if info["lfs"]:
@@ -218,7 +221,16 @@ def make_handler(repos, stats, rate):
             with open(info["path"], "rb") as handle:
                 handle.seek(start)
                 while remaining > 0:
+                    position = handle.tell()
                     block = handle.read(min(CHUNK // 4, remaining))
+                    middle = size // 2
+                    if corrupt_once and info["lfs"] and position <= middle < position + len(block):
+                        with stats.lock:
+                            first = key not in corrupted
+                            corrupted.add(key)
+                        if first:
+                            block = block[:middle - position] + bytes([block[middle - position] ^ 0xFF]) + \
+                                block[middle - position + 1:]
                     if not block:
                         break
                     try:
@@ -242,12 +254,17 @@ def main():
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--rate-mib", type=float, default=0, help="limit each response to this many MiB/s")
+    parser.add_argument("--ignore-ranges", action="store_true",
+                        help="answer every GET with the whole file (200), as a server without range support does")
+    parser.add_argument("--corrupt-once", action="store_true",
+                        help="flip the middle byte of each LFS file in the first response that carries it")
     args = parser.parse_args()
     repos = scan(args.root)
     for repo_id, repo in sorted(repos.items()):
         print("serving %s @ %s (%d files, %d bytes)" % (repo_id, repo["sha"], len(repo["files"]),
                                                          sum(f["size"] for f in repo["files"].values())), flush=True)
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(repos, Stats(), args.rate_mib))
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(repos, Stats(), args.rate_mib, args.ignore_ranges,
+                                                                       args.corrupt_once))
     server.daemon_threads = True
     server.serve_forever()
 

@@ -1,6 +1,7 @@
 """Pure parts of the snapshot downloader: file selection, ETag handling, git/LFS hashes, cache links, verification
 bookkeeping. The network paths run against the hub stand-in in tests/integration/test_weights.py."""
 import hashlib
+import json
 import os
 
 import pytest
@@ -94,3 +95,43 @@ def test_cache_layout_is_where_huggingface_hub_keeps_repositories_and_refs(tmp_p
     for position, directory in enumerate(layout["dirs"][1:], 1):
         assert os.path.dirname(directory) in layout["dirs"][:position], directory
     assert os.path.dirname(layout["snapshot_dir"]) in layout["dirs"]
+
+
+def test_large_files_split_into_ranges_that_cover_them_once():
+    from ansible.module_utils.hf_download import SEGMENT_MIN, segment_layout
+    size = 10 * SEGMENT_MIN + 7
+    for prefix, streams in ((0, 4), (0, 1), (3 * SEGMENT_MIN + 5, 4), (0, 32)):
+        segments = segment_layout(size, prefix, streams)
+        # contiguous from 0 to the end, in order, nothing counted twice
+        assert [s[0] for s in segments[1:]] == [s[1] for s in segments[:-1]]
+        assert segments[0][0] == 0 and segments[-1][1] == size
+        done = [s for s in segments if s[2]]
+        assert done == ([[0, prefix, prefix]] if prefix else [])
+        fresh = [s for s in segments if not s[2]]
+        assert len(fresh) == min(streams, (size - prefix) // SEGMENT_MIN)
+        assert all(end - start >= SEGMENT_MIN for start, end, _ in fresh)
+    # a file below two ranges' worth stays one range
+    assert segment_layout(SEGMENT_MIN + 1, 0, 4) == [[0, SEGMENT_MIN + 1, 0]]
+
+
+def test_recorded_ranges_are_trusted_only_when_they_describe_the_partial_file(tmp_path):
+    from ansible.module_utils.hf_download import load_ranges, partial_bytes
+    part = tmp_path / "abc.incomplete"
+    part.write_bytes(b"\0" * 300)
+    record = tmp_path / "abc.incomplete.ranges"
+    assert load_ranges(str(part), 300) is None and partial_bytes(str(part), 300) == 300  # one stream's prefix
+    good = [[0, 100, 100], [100, 200, 40], [200, 300, 0]]
+    record.write_text(json.dumps(good))
+    assert load_ranges(str(part), 300) == good and partial_bytes(str(part), 300) == 140
+    for bad in ([[0, 100, 101], [100, 300, 0]],  # more done than the range holds
+                [[0, 100, 0], [150, 300, 0]],  # a gap
+                [[0, 100, 0], [100, 250, 0]],  # short of the file
+                [[0, 100, 0], [100, 300, "5"]],  # not a number
+                {"0": 1}, "garbage"):
+        record.write_text(json.dumps(bad))
+        assert load_ranges(str(part), 300) is None, bad
+    record.write_text("{not json")
+    assert load_ranges(str(part), 300) is None
+    record.write_text(json.dumps(good))
+    assert load_ranges(str(part), 301) is None  # the file is not the size the record was made for
+    assert partial_bytes(str(tmp_path / "missing.incomplete"), 300) == 0
