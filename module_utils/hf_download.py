@@ -43,6 +43,7 @@ CHUNK = 1 << 20
 NET_CHUNK = 4 << 20
 SEGMENT_MIN = 64 << 20  # a file is split into ranges of at least this many bytes
 STREAMS = 4  # ranges fetched at once for one large file
+RANGES_PER_STREAM = 8  # ranges per stream: the ranges are taken in order, so the hash trails the fastest by little
 RANGES_SUFFIX = ".ranges"
 VERIFIED_MANIFEST = ".gpt-oss-verified.json"
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
@@ -371,10 +372,13 @@ class _Mismatch(DownloadError):
 
 def segment_layout(size, prefix, streams):
     """[[start, end, done], ...] covering [0, size) in order: the bytes already on disk (a one-stream run's prefix)
-    as one finished range, the rest split into at most `streams` ranges of at least SEGMENT_MIN bytes."""
+    as one finished range, the rest split into at most streams x RANGES_PER_STREAM ranges of at least SEGMENT_MIN
+    bytes. The streams take the ranges in order, so the file fills nearly front to back and its hash, which must read
+    it in order, ends soon after the last byte arrives (with one range per stream it had three quarters of the file
+    left to read then); few enough that each range's request setup stays small beside its transfer."""
     segments = [[0, prefix, prefix]] if prefix else []
     rest = size - prefix
-    count = max(1, min(streams, rest // SEGMENT_MIN))
+    count = max(1, min(streams * RANGES_PER_STREAM, rest // SEGMENT_MIN))
     bounds = [prefix + rest * i // count for i in range(count + 1)]  # equal shares, none below SEGMENT_MIN
     segments += [[start, end, 0] for start, end in zip(bounds, bounds[1:]) if end > start]
     return segments
@@ -466,6 +470,8 @@ def _fetch_range(hub, repo, commit, path, ranges, index, fd, progress, retries):
     """Fill one range (its recorded part first), retrying a dropped connection from where it stopped."""
     start, end, _ = ranges.segments[index]
     for attempt in range(retries + 1):
+        if ranges.stopped:  # another range failed before this one began
+            return 0
         offset = start + ranges.segments[index][2]
         if offset >= end:
             return 0
@@ -527,7 +533,8 @@ def _fetch_ranges(hub, repo, commit, path, etag, size, part, progress, retries, 
         pending = [i for i, (start, end, done) in enumerate(segments) if done < end - start]
         fetched = 0
         errors = []
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(pending))) as pool:
+        # in order, `streams` at a time (ThreadPoolExecutor starts queued jobs first come, first served)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(streams, len(pending)))) as pool:
             jobs = [pool.submit(_fetch_range, hub, repo, commit, path, ranges, i, fd, progress, retries)
                     for i in pending]
             for job in concurrent.futures.as_completed(jobs):

@@ -199,9 +199,9 @@ def test_a_download_killed_half_way_resumes(tmp_path):
         before = slow.stats(reset=True)["bytes"].get("%s/%s" % (REPO, LARGE), 0)
         partial = list((hf_home / "hub").rglob("*.incomplete"))
         assert partial and partial[0].stat().st_size > 0
-        # the file came as parallel ranges: what each holds is recorded beside it
+        # the file came as parallel ranges (eight of 64 MiB, four at a time): what each holds is recorded beside it
         ranges = json.loads((partial[0].parent / (partial[0].name + ".ranges")).read_text())
-        assert len(ranges) == 4 and all(done > 0 for _, _, done in ranges), ranges
+        assert len(ranges) == 8 and sum(1 for _, _, done in ranges if done) >= 2, ranges
 
         # check mode's promise, from the record: exactly the bytes the re-run then asks for
         promised = run_module(slow.url, hf_home, check=True)["bytes_to_fetch"]
@@ -219,7 +219,7 @@ def test_a_download_killed_half_way_resumes(tmp_path):
         digest = hashlib.sha256(blob.read_bytes()).hexdigest()
         assert digest == entry["etag"] == large_sha256()
         assert not [p for p in (hf_home / "hub").rglob("*") if ".incomplete" in p.name]
-        report("interrupted at %d of %d bytes, fetched as 4 ranges (SIGKILL to ansible and the module); check mode "
+        report("interrupted at %d of %d bytes, fetched as 8 ranges 4 at a time (SIGKILL to ansible and the module); check mode "
                "promised %d, the re-run (1 stream) sent exactly that: %d in all, %.1f%% over the file size (in flight at "
                "the kill; bound from the socket buffers %d); sha256 matches"
                % (before, size, promised, before + after, 100.0 * (before + after - size) / size, in_flight))

@@ -9,9 +9,11 @@ directories on the same disk:
           verification, cache layout); its rate is taken from its own wall clock (`seconds` in its result,
           metadata included), Ansible's start-up is reported beside it
 --rate-mib limits each HTTP response of the stand-in (a mirror or CDN that caps each connection).
+--in-process calls the module's logic (module_utils/hf_download.py, standard library only) without Ansible, for a
+machine that has Python and curl but not the controller venv (the lent GPU machine: tests/device/weights-bench).
 Appends one line to REPORT per setting, with the medians and the ratio module/curl.
 
-usage: bench_weights.py REPORT [--runs N] [--rate-mib R] [--repo ORG/NAME]
+usage: bench_weights.py REPORT [--runs N] [--rate-mib R] [--repo ORG/NAME] [--hub-repos DIR] [--in-process]
 """
 import argparse
 import fnmatch
@@ -27,8 +29,6 @@ import tempfile
 import time
 import urllib.request
 
-import yaml
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CACHE = pathlib.Path(os.environ.get("FLEET_CACHE", "/var/cache/gpt-oss-fleet"))
 
@@ -39,9 +39,9 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_standin(rate_mib):
+def start_standin(rate_mib, hub_repos):
     port = free_port()
-    process = subprocess.Popen([sys.executable, str(ROOT / "tests/tools/hub_standin.py"), str(CACHE / "hub-repos"),
+    process = subprocess.Popen([sys.executable, str(ROOT / "tests/tools/hub_standin.py"), str(hub_repos),
                                 "--host", "127.0.0.1", "--port", str(port), "--rate-mib", str(rate_mib)],
                                stdout=subprocess.DEVNULL)
     url = "http://127.0.0.1:%d" % port
@@ -78,6 +78,16 @@ def run_curl(url, repo, commit, files, folder):
     return seconds, got
 
 
+def run_in_process(url, repo, patterns, hf_home, ranges_per_stream=None):
+    sys.path.insert(0, str(ROOT / "module_utils"))
+    import hf_download  # pylint: disable=import-outside-toplevel
+    if ranges_per_stream:
+        hf_download.RANGES_PER_STREAM = ranges_per_stream
+    began = time.monotonic()
+    output = hf_download.ensure_snapshot(hf_download.Hub(url), repo, "main", str(hf_home), patterns=patterns)
+    return output["seconds"], time.monotonic() - began, output["bytes_fetched"]
+
+
 def run_module(url, repo, patterns, hf_home):
     args = {"repo": repo, "revision": "main", "hf_home": str(hf_home), "endpoint": url, "allow_patterns": patterns}
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
@@ -99,10 +109,19 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate-mib", type=float, default=0)
     parser.add_argument("--repo", default="openai/gpt-oss-20b")
+    parser.add_argument("--hub-repos", default=str(CACHE / "hub-repos"))
+    parser.add_argument("--in-process", action="store_true")
+    parser.add_argument("--ranges-per-stream", type=int, help="with --in-process: the module's RANGES_PER_STREAM")
     args = parser.parse_args()
-    defaults = yaml.safe_load((ROOT / "roles/model_weights/defaults/main.yml").read_text())
-    patterns = defaults["model_weights_allow_patterns"]["safetensors"]
-    standin, url = start_standin(args.rate_mib)
+    if args.in_process:
+        patterns = ["*"]
+        fetch = lambda *a: run_in_process(*a, ranges_per_stream=args.ranges_per_stream)  # noqa: E731
+    else:
+        import yaml  # pylint: disable=import-outside-toplevel
+        defaults = yaml.safe_load((ROOT / "roles/model_weights/defaults/main.yml").read_text())
+        patterns = defaults["model_weights_allow_patterns"]["safetensors"]
+        fetch = run_module
+    standin, url = start_standin(args.rate_mib, args.hub_repos)
     work = pathlib.Path(tempfile.mkdtemp(prefix="bench-weights-", dir=os.environ.get("TMPDIR", "/var/tmp")))
     curl_s, module_s, module_wall = [], [], []
     try:
@@ -117,7 +136,7 @@ def main():
                     seconds, got = run_curl(url, args.repo, commit, files, folder)
                     curl_s.append(seconds)
                 else:
-                    seconds, wall, got = run_module(url, args.repo, patterns, folder / "hf")
+                    seconds, wall, got = fetch(url, args.repo, patterns, folder / "hf")
                     module_s.append(seconds)
                     module_wall.append(wall)
                 sent = sent_bytes(url)
@@ -131,10 +150,13 @@ def main():
     mib = total / 1048576.0
     curl_rate, module_rate = mib / statistics.median(curl_s), mib / statistics.median(module_s)
     setting = "each response capped at %g MiB/s" % args.rate_mib if args.rate_mib else "no cap"
-    line = ("weights (%s, %d files, %.0f MiB, %s, median of %d): hf_snapshot %.0f MiB/s verified (module %.2f s, "
-            "with Ansible's start %.2f s) vs curl %.0f MiB/s unverified (%.2f s): %.2fx curl"
-            % (args.repo, len(files), mib, setting, args.runs, module_rate, statistics.median(module_s),
-               statistics.median(module_wall), curl_rate, statistics.median(curl_s), module_rate / curl_rate))
+    if args.ranges_per_stream:
+        setting += ", %d ranges per stream" % args.ranges_per_stream
+    line = ("weights (%s, %d files, %.0f MiB, %s, median of %d, %d CPUs): hf_snapshot %.0f MiB/s verified (module "
+            "%.2f s, %s %.2f s) vs curl %.0f MiB/s unverified (%.2f s): %.2fx curl"
+            % (args.repo, len(files), mib, setting, args.runs, os.cpu_count(), module_rate, statistics.median(module_s),
+               "called in-process" if args.in_process else "with Ansible's start", statistics.median(module_wall),
+               curl_rate, statistics.median(curl_s), module_rate / curl_rate))
     print(line)
     os.makedirs(os.path.dirname(os.path.abspath(args.report)), exist_ok=True)
     with open(args.report, "a") as handle:

@@ -98,8 +98,8 @@ def test_cache_layout_is_where_huggingface_hub_keeps_repositories_and_refs(tmp_p
 
 
 def test_large_files_split_into_ranges_that_cover_them_once():
-    from ansible.module_utils.hf_download import SEGMENT_MIN, segment_layout
-    size = 10 * SEGMENT_MIN + 7
+    from ansible.module_utils.hf_download import RANGES_PER_STREAM, SEGMENT_MIN, segment_layout
+    size = 40 * SEGMENT_MIN + 7
     for prefix, streams in ((0, 4), (0, 1), (3 * SEGMENT_MIN + 5, 4), (0, 32)):
         segments = segment_layout(size, prefix, streams)
         # contiguous from 0 to the end, in order, nothing counted twice
@@ -108,7 +108,7 @@ def test_large_files_split_into_ranges_that_cover_them_once():
         done = [s for s in segments if s[2]]
         assert done == ([[0, prefix, prefix]] if prefix else [])
         fresh = [s for s in segments if not s[2]]
-        assert len(fresh) == min(streams, (size - prefix) // SEGMENT_MIN)
+        assert len(fresh) == min(streams * RANGES_PER_STREAM, (size - prefix) // SEGMENT_MIN)
         assert all(end - start >= SEGMENT_MIN for start, end, _ in fresh)
     # a file below two ranges' worth stays one range
     assert segment_layout(SEGMENT_MIN + 1, 0, 4) == [[0, SEGMENT_MIN + 1, 0]]
