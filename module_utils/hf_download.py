@@ -372,14 +372,22 @@ class _Mismatch(DownloadError):
 
 def segment_layout(size, prefix, streams):
     """[[start, end, done], ...] covering [0, size) in order: the bytes already on disk (a one-stream run's prefix)
-    as one finished range, the rest split into at most streams x RANGES_PER_STREAM ranges of at least SEGMENT_MIN
+    as one finished range, the rest split into about streams x RANGES_PER_STREAM ranges of at least SEGMENT_MIN
     bytes. The streams take the ranges in order, so the file fills nearly front to back and its hash, which must read
     it in order, ends soon after the last byte arrives (with one range per stream it had three quarters of the file
-    left to read then); few enough that each range's request setup stays small beside its transfer."""
+    left to read then); few enough that each range's request setup stays small beside its transfer. The ranges begin
+    at multiples of SEGMENT_MIN from the file's start, so a mirror that caches files in blocks of that size (olah:
+    64 MiB) reads each block for one range, not for two."""
     segments = [[0, prefix, prefix]] if prefix else []
     rest = size - prefix
     count = max(1, min(streams * RANGES_PER_STREAM, rest // SEGMENT_MIN))
-    bounds = [prefix + rest * i // count for i in range(count + 1)]  # equal shares, none below SEGMENT_MIN
+    step = max(1, int(round(float(rest) / (count * SEGMENT_MIN)))) * SEGMENT_MIN  # whole blocks per range
+    bounds = [prefix] + list(range(-(-(prefix + 1) // step) * step, size, step)) + [size]
+    # no range below SEGMENT_MIN: a short first one (after a one-stream run's prefix) or last one joins its neighbour
+    if len(bounds) > 2 and bounds[1] - bounds[0] < SEGMENT_MIN:
+        del bounds[1]
+    if len(bounds) > 2 and bounds[-1] - bounds[-2] < SEGMENT_MIN:
+        del bounds[-2]
     segments += [[start, end, 0] for start, end in zip(bounds, bounds[1:]) if end > start]
     return segments
 

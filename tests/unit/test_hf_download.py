@@ -108,8 +108,12 @@ def test_large_files_split_into_ranges_that_cover_them_once():
         done = [s for s in segments if s[2]]
         assert done == ([[0, prefix, prefix]] if prefix else [])
         fresh = [s for s in segments if not s[2]]
-        assert len(fresh) == min(streams * RANGES_PER_STREAM, (size - prefix) // SEGMENT_MIN)
+        # about streams x RANGES_PER_STREAM ranges (fewer when the file is short), none shorter than SEGMENT_MIN,
+        # each beginning on a multiple of SEGMENT_MIN unless it begins where the prefix ends
+        assert min(streams * RANGES_PER_STREAM, (size - prefix) // SEGMENT_MIN) // 2 <= len(fresh) \
+            <= streams * RANGES_PER_STREAM * 3 // 2 + 1, (streams, len(fresh))
         assert all(end - start >= SEGMENT_MIN for start, end, _ in fresh)
+        assert all(start % SEGMENT_MIN == 0 for start, _, _ in fresh if start != prefix)
     # a file below two ranges' worth stays one range
     assert segment_layout(SEGMENT_MIN + 1, 0, 4) == [[0, SEGMENT_MIN + 1, 0]]
 
