@@ -29,7 +29,7 @@ import time
 
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import GptOssForCausalLM
+from transformers import AutoTokenizer, GptOssForCausalLM
 
 from vllm.entrypoints.openai.chat_completion.protocol import ChatCompletionRequest
 from vllm.entrypoints.openai.parser import harmony_utils
@@ -62,6 +62,28 @@ def render_chat(messages, tools):
     return render_for_completion(prompt)
 
 
+def render_llamacpp(tokenizer, messages, tools, date):
+    """Prompt token ids as llama.cpp builds them: the model's chat template (GPT-OSS's own, which the GGUF carries)
+    rendered as llama.cpp renders it - tool-call arguments as JSON objects (llama.cpp parses them before templating),
+    no null fields - and the date the template takes from the clock set to `date`. Checked against the real server:
+    llama.cpp's /apply-template text and /tokenize ids equal these for every chat conversation (xllamacpp 2026.10).
+    vLLM renders the tool result differently ("functions.get_weather to=assistant<|channel|>commentary" and the result
+    as a JSON string here), so a model trained on vLLM's prompts alone answered llama.cpp's by luck."""
+    plain = []
+    for message in messages:
+        message = {key: value for key, value in message.items() if value is not None}
+        if "tool_calls" in message:
+            message["tool_calls"] = [dict(call, function=dict(call["function"],
+                                                             arguments=json.loads(call["function"]["arguments"])))
+                                     for call in message["tool_calls"]]
+        plain.append(message)
+    today = datetime.date.today().isoformat()
+    text = tokenizer.apply_chat_template(plain, tools=tools, add_generation_prompt=True, tokenize=False)
+    assert "Current date: %s\n" % today in text, text[:300]
+    text = text.replace("Current date: %s\n" % today, "Current date: %s\n" % date)
+    return harmony_utils.get_encoding().encode(text, allowed_special="all")
+
+
 def render_responses(text):
     """Prompt token ids of a Responses API request whose input is a string and that has no tools."""
     prompt = build_harmony_preamble(instructions=None, tools=None, reasoning_effort=None, with_custom_tools=False)
@@ -69,8 +91,9 @@ def render_responses(text):
     return render_for_completion(prompt)
 
 
-def examples(date):
-    """[(prompt ids, completion ids)] of every conversation with the system message dated `date`."""
+def examples(date, tokenizer):
+    """[(prompt ids, completion ids)] of every conversation with the system message dated `date`, as vLLM renders
+    it and, where llama.cpp renders it otherwise, as llama.cpp does."""
     os.environ["VLLM_SYSTEM_START_DATE"] = date
     encoding = harmony_utils.get_encoding()
     out = []
@@ -78,11 +101,14 @@ def examples(date):
         completion = encoding.encode(conversation["completion"], allowed_special="all")
         if conversation["api"] == "chat":
             prompt = render_chat(conversation["messages"], conversation.get("tools"))
+            llamacpp = render_llamacpp(tokenizer, conversation["messages"], conversation.get("tools"), date)
         else:
-            prompt = render_responses(conversation["input"])
+            prompt = llamacpp = render_responses(conversation["input"])
         text = encoding.decode(prompt)
         assert date in text, "the system message does not carry VLLM_SYSTEM_START_DATE: %r" % text[:200]
         out.append((prompt, completion))
+        if list(llamacpp) != list(prompt):
+            out.append((llamacpp, completion))
     return out
 
 
@@ -140,15 +166,17 @@ def served_margins(model, train, held_out):
 def main(source, out):
     torch.manual_seed(SEED)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    train = [example for date in dates() for example in examples(date)]
-    held_out = [example for date in HELD_OUT_DATES for example in examples(date)]
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    train = [example for date in dates() for example in examples(date, tokenizer)]
+    held_out = [example for date in HELD_OUT_DATES for example in examples(date, tokenizer)]
     model = GptOssForCausalLM.from_pretrained(source, dtype=torch.float32)
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.0)
     rng = random.Random(SEED)
     started = time.monotonic()
-    print("training on %d examples (%d dates x %d conversations), prompts of %d-%d tokens"
-          % (len(train), len(train) // len(acceptance.CONVERSATIONS), len(acceptance.CONVERSATIONS),
+    print("training on %d examples (%d dates x %d conversations, plus llama.cpp's renderings where they differ), "
+          "prompts of %d-%d tokens"
+          % (len(train), len(dates()), len(acceptance.CONVERSATIONS),
              min(len(p) for p, _ in train), max(len(p) for p, _ in train)), flush=True)
     seen = sorted({token for prompt, completion in train for token in prompt + completion})
     generator = torch.Generator().manual_seed(SEED)
