@@ -477,19 +477,19 @@ def _hash_following(ranges, fd, hasher, size, failures):
 def _fetch_range(hub, repo, commit, path, ranges, index, fd, progress, retries):
     """Fill one range (its recorded part first), retrying a dropped connection from where it stopped."""
     start, end, _ = ranges.segments[index]
+    fetched = 0  # over every attempt, as the one-stream path counts
     for attempt in range(retries + 1):
         if ranges.stopped:  # another range failed before this one began
-            return 0
+            return fetched
         offset = start + ranges.segments[index][2]
         if offset >= end:
-            return 0
+            return fetched
         response = None
         try:
             response = hub.open_range(repo, commit, path, offset, end)
             if response is None or response.status != 206 or not (
                     response.headers.get("Content-Range") or "").startswith("bytes %d-" % offset):
                 raise _NoRanges()
-            fetched = 0
             while offset < end:
                 if ranges.stopped:  # another range failed: keep what arrived, let the next run resume
                     return fetched
@@ -512,7 +512,7 @@ def _fetch_range(hub, repo, commit, path, ranges, index, fd, progress, retries):
         finally:
             if response is not None:
                 response.close()
-    return 0
+    return fetched
 
 
 def _fetch_ranges(hub, repo, commit, path, etag, size, part, progress, retries, streams):
