@@ -216,6 +216,11 @@ class Progress(object):
         with self.lock:
             self._advance(n, current)
 
+    def adjust(self, n):
+        """Count bytes already on disk (n > 0) or to be fetched again (n < 0) without calling them fetched."""
+        with self.lock:
+            self.done += n
+
     def _advance(self, n, current):
         self.done += n
         self.fetched += n
@@ -326,12 +331,12 @@ def _fetch_stream(hub, repo, commit, path, etag, size, blobs, progress, retries)
             hash_file(part, etag, size, hasher)
         if attempt == 0:
             reused = offset
-            progress.done += offset
+            progress.adjust(offset)
         response = hub.open_range(repo, commit, path, offset) if offset < size else None
         try:
             if response is not None:
                 if offset and response.status != 206:  # the server ignored Range: start over
-                    progress.done -= offset
+                    progress.adjust(-offset)
                     offset = 0
                     hasher = new_hasher(etag, size)
                 with open(part, "ab" if offset else "wb") as handle:
@@ -355,7 +360,7 @@ def _fetch_stream(hub, repo, commit, path, etag, size, blobs, progress, retries)
             os.remove(part)
             if attempt == retries:
                 raise DownloadError("%s: content does not match the hub's hash %s; deleted" % (path, etag))
-            progress.done -= size
+            progress.adjust(-size)
             continue
         os.replace(part, os.path.join(blobs, etag))
         return fetched, reused
@@ -528,8 +533,7 @@ def _fetch_ranges(hub, repo, commit, path, etag, size, part, progress, retries, 
     ranges = _Ranges(record, segments)
     ranges.save()
     reused = sum(done for _, _, done in segments)
-    with progress.lock:
-        progress.done += reused
+    progress.adjust(reused)
     hasher = new_hasher(etag, size)
     failures = []
     fd = os.open(part, os.O_RDWR)
@@ -552,8 +556,7 @@ def _fetch_ranges(hub, repo, commit, path, etag, size, part, progress, retries, 
                     errors.append(error)
                     ranges.stop()  # the other ranges stop at their next block; what arrived stays recorded
         if any(isinstance(error, _NoRanges) for error in errors):
-            with progress.lock:  # this file starts over as one stream
-                progress.done -= sum(done for _, _, done in ranges.segments)
+            progress.adjust(-sum(done for _, _, done in ranges.segments))  # this file starts over as one stream
             raise _NoRanges()
         if errors:
             if isinstance(errors[0], DownloadError):
@@ -570,8 +573,7 @@ def _fetch_ranges(hub, repo, commit, path, etag, size, part, progress, retries, 
     if hasher is not None and hasher.hexdigest() != etag:
         os.remove(part)
         os.remove(record)
-        with progress.lock:
-            progress.done -= size
+        progress.adjust(-size)
         raise _Mismatch("%s: content does not match the hub's hash %s; deleted, the next run fetches it again"
                         % (path, etag))
     os.replace(part, os.path.join(os.path.dirname(part), etag))
