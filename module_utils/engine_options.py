@@ -24,7 +24,7 @@ Read from:
                                sha256 b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45
                                356 add_opt registrations in common_params_parser_init; those for the server
   gpt-oss-llamacpp-server:     roles/inference_runtime/files/gpt-oss-llamacpp-server (its own argparse parser; it passes no option through to xllamacpp)
-                               sha256 aa3b3e0010801beec1d2b92845f495b5b3a9a3678011a8c14d3ac892a2077f95
+                               sha256 48b331db5e0bf92a5f608233117e0ad350f9a109911e7d41046a2f6cca5fd310
 """
 from __future__ import annotations
 

