@@ -9,21 +9,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 source tests/env/common.sh
 bash tests/env/bootstrap.sh >/dev/null
-mkdir -p "$FLEET_CACHE/uv"
 # the vLLM CPU venv that trains the model and llama.cpp's source that converts it (not the suite's CUDA wheels)
 VLLM_WHEEL_VERSIONS="" VLLM_OLD_VERSIONS="" bash tests/env/vllm-parsers.sh
 source tests/env/common.sh  # picks up the torch wheel directory found above
 bash tests/env/tiny-gptoss.sh --reuse
 
-docker rm -f gpt-oss-demo >/dev/null 2>&1 || true
-docker run -d --name gpt-oss-demo --hostname gpt-oss-demo --cap-add SYS_ADMIN --cgroupns=host \
-  -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
-  -v "$FLEET_CACHE/uv:/var/cache/gpt-oss/uv:rw" -v "$FLEET_CA_BUNDLE:/etc/gpt-oss-test/ca.pem:ro" \
-  "$FLEET_IMAGE" /lib/systemd/systemd >/dev/null
-for _ in $(seq 30); do
-  state=$(docker exec gpt-oss-demo systemctl is-system-running 2>/dev/null || true)
-  case "$state" in running|degraded) break ;; esac; sleep 1
-done
+mkdir -p "$FLEET_CACHE/uv"
+start_lab_container gpt-oss-demo
 
 api_key=$(openssl rand -hex 24 2>/dev/null || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "==> converging the demo host with site.yml"

@@ -59,6 +59,8 @@ rm -f "$FLEET_CACHE/reports/speed.txt"
 "$VENV/bin/python" tests/tools/bench_weights.py "$FLEET_CACHE/reports/speed.txt" --runs 3
 # a mirror or CDN that caps each connection: what parallel ranges buy
 "$VENV/bin/python" tests/tools/bench_weights.py "$FLEET_CACHE/reports/speed.txt" --runs 3 --rate-mib 200
+stage "speed: a fresh host to a healthy endpoint, the toolkit against a plain script (reports/speed.txt)"
+bash tests/tools/bench-fresh-host.sh "$FLEET_CACHE/reports/speed.txt"
 
 run_scenario() {
   stage "molecule test -s $1"

@@ -21,3 +21,20 @@ if [ -z "${FLEET_PIP_INDEX_HOSTS:-}" ]; then
   FLEET_PIP_INDEX_HOSTS=$(/usr/bin/python3 -c 'from pip._internal.models.index import PyPI; print(PyPI.netloc + "," + PyPI.file_storage_domain)' 2>/dev/null || true)
 fi
 export FLEET_PIP_INDEX_HOSTS
+
+# A throwaway Debian 12 systemd "lab host" container, as the demo and the fresh-host benchmark use: the controller's
+# uv cache shared (wheels are fetched once per machine), the CA bundle mounted where the test inventories point.
+start_lab_container() {
+  local name=$1 state
+  docker rm -f "$name" >/dev/null 2>&1 || true
+  docker run -d --name "$name" --hostname "$name" --cap-add SYS_ADMIN --cgroupns=host \
+    -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
+    -v "$FLEET_CACHE/uv:/var/cache/gpt-oss/uv:rw" -v "$FLEET_CA_BUNDLE:/etc/gpt-oss-test/ca.pem:ro" \
+    "$FLEET_IMAGE" /lib/systemd/systemd >/dev/null
+  for _ in $(seq 30); do
+    state=$(docker exec "$name" systemctl is-system-running 2>/dev/null || true)
+    case "$state" in running|degraded) return 0 ;; esac; sleep 1
+  done
+  echo "lab host container $name: systemd did not come up (is-system-running: $state)" >&2
+  return 1
+}
