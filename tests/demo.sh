@@ -31,9 +31,12 @@ question = "What is the capital of France?"
 answer = client.chat.completions.create(model="gpt-oss-20b", messages=[{"role": "user", "content": question}],
                                         temperature=0, max_tokens=200)
 message = answer.choices[0].message
+reasoning = (message.model_extra or {}).get("reasoning_content") or ""
 print("question : " + question)
-print("reasoning: " + ((message.model_extra or {}).get("reasoning_content") or "(none)"))
+print("reasoning: " + (reasoning or "(none)"))
 print("answer   : " + (message.content or "(none)"))
+if not (reasoning.strip() and (message.content or "").strip()):
+    raise SystemExit("the demo host did not answer with a reasoning part and a final answer")
 PY
 echo "The tiny model knows only the acceptance checks' questions (this one, the weather tool call, a story):"
 echo "ask it anything else and it answers noise. Remove the demo host: make clean-demo"

@@ -61,6 +61,9 @@ rm -f "$FLEET_CACHE/reports/speed.txt"
 "$VENV/bin/python" tests/tools/bench_weights.py "$FLEET_CACHE/reports/speed.txt" --runs 3 --rate-mib 200
 stage "speed: a fresh host to a healthy endpoint, the toolkit against a plain script (reports/speed.txt)"
 bash tests/tools/bench-fresh-host.sh "$FLEET_CACHE/reports/speed.txt"
+stage "the README's demo (make demo), then make clean-demo"
+bash tests/demo.sh
+docker rm -f gpt-oss-demo >/dev/null
 
 run_scenario() {
   stage "molecule test -s $1"
