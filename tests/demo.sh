@@ -17,14 +17,18 @@ bash tests/env/tiny-gptoss.sh --reuse
 mkdir -p "$FLEET_CACHE/uv"
 start_lab_container gpt-oss-demo
 
+# the demo's API key: in a file only its owner reads (mktemp), passed as `-e @file` and by name into the container's environment,
+# so it never shows in a process listing or in the output
+key_file=$(mktemp)
+trap 'rm -f "$key_file"' EXIT
 api_key=$(openssl rand -hex 24 2>/dev/null || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf 'gpt_oss_api_key: "%s"\n' "$api_key" > "$key_file"
 echo "==> converging the demo host with site.yml"
 ANSIBLE_CONFIG="$ROOT/ansible.cfg" "$VENV/bin/ansible-playbook" -i inventories/demo/hosts.yml site.yml \
-  -e "gpt_oss_api_key=$api_key" -e "model_weights_controller_dir=$FLEET_CACHE/models/tiny-gptoss-gguf"
+  -e "@$key_file" -e "model_weights_controller_dir=$FLEET_CACHE/models/tiny-gptoss-gguf"
 
 echo "==> a chat completion from inside the lab host, with the official OpenAI SDK the acceptance checks use"
-# the key through the environment, the question on stdin: neither shows in a process listing of the host
-docker exec -i -e OPENAI_API_KEY="$api_key" gpt-oss-demo /opt/gpt-oss/venvs/acceptance-client/bin/python - <<'PY'
+OPENAI_API_KEY=$api_key docker exec -i -e OPENAI_API_KEY gpt-oss-demo /opt/gpt-oss/venvs/acceptance-client/bin/python - <<'PY'
 import openai
 client = openai.OpenAI(base_url="http://127.0.0.1:8000/v1")
 question = "What is the capital of France?"

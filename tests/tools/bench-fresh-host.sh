@@ -32,10 +32,12 @@ all:
           ansible_connection: community.docker.docker
 YAML
 key=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# the key as the demo passes it: from a file and by name, never on a command line of this machine
+printf 'gpt_oss_api_key: "%s"\n' "$key" > "$work/key.yml"
 start_lab_container gpt-oss-fresh-toolkit
 started=$(now)
 ANSIBLE_CONFIG="$ROOT/ansible.cfg" ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_roles ANSIBLE_NOCOLOR=1 \
-  "$VENV/bin/ansible-playbook" -i "$work/inventory/hosts.yml" site.yml -e "gpt_oss_api_key=$key" \
+  "$VENV/bin/ansible-playbook" -i "$work/inventory/hosts.yml" site.yml -e "@$work/key.yml" \
   -e "model_weights_controller_dir=$model_dir" > "$work/toolkit.log" 2>&1 || { tail -n 60 "$work/toolkit.log"; exit 1; }
 toolkit_s=$(since "$started")
 # profile_roles' recap: "inference_runtime ------ 17.41s"
@@ -64,7 +66,7 @@ docker exec gpt-oss-fresh-script mkdir -p "$(dirname "$gguf")"
 docker cp "$model_dir/tiny-gptoss.gguf" "gpt-oss-fresh-script:$gguf" >/dev/null
 weights_s=$(since "$mark"); mark=$(now)
 docker cp "$work/launcher" gpt-oss-fresh-script:/opt/gpt-oss/venvs/current/bin/gpt-oss-llamacpp-server
-docker exec -e LLAMA_API_KEY="$key" -d gpt-oss-fresh-script bash -c "$argv > /var/log/plain-server.log 2>&1"
+LLAMA_API_KEY=$key docker exec -e LLAMA_API_KEY -d gpt-oss-fresh-script bash -c "$argv > /var/log/plain-server.log 2>&1"
 docker exec gpt-oss-fresh-script bash -c 'for _ in $(seq 600); do curl -sf http://127.0.0.1:8000/health >/dev/null && exit 0; sleep 0.2; done; tail /var/log/plain-server.log; exit 1'
 docker exec gpt-oss-fresh-script curl -sf http://127.0.0.1:8000/v1/chat/completions -H "Authorization: Bearer $key" \
   -H 'Content-Type: application/json' \
