@@ -5,10 +5,14 @@
 BASE_URL is the replica's (or a gateway's) http://host:port. SPEC_JSON (from the host record's `acceptance`
 section) says which checks to run, which of them this engine does not serve, and the benchmark's shape:
     {"checks": ["models", "chat", ...], "not_served": ["responses"], "skip": ["tool_call"],
-     "benchmark": {"concurrency": 2, "requests": 8, "max_tokens": 64, "duration_s": 60, "warmup": 1}}
+     "benchmark": {"concurrency": 2, "requests": 8, "max_tokens": 64, "duration_s": 60, "warmup": 1},
+     "confirm": {"floor_tokens_per_s": 410.0, "runs": 2, "pause_s": 5}}
+"confirm" (optional) re-measures a benchmark whose aggregate tokens/s came out below the floor, up to `runs` more
+times with `pause_s` between, and keeps the best: other work on a shared host only ever slows a benchmark down, so a
+slow measurement says little until it repeats, and a rollback is too costly to hang on one.
 Prints one JSON object: {"checks": {name: {"result": "pass"|"fail"|"not-served"|"skipped", "detail": str,
-"seconds": s}},
-"benchmark": {...}}. Every check runs even when an earlier one failed, so one run shows every broken path.
+"seconds": s}}, "benchmark": {..., "runs": [aggregate tokens/s of each measurement]}}. Every check runs even when
+an earlier one failed, so one run shows every broken path.
 
 The prompts and the answers GPT-OSS gives them are CONVERSATIONS below: the checks send these prompts, and the
 test suite's tiny model is trained on exactly these answers (tests/tools/train_harmony_gptoss.py imports this
@@ -295,6 +299,27 @@ def benchmark(client, model, spec):
             "tokens_per_s_aggregate": round(tokens / wall, 2) if samples and wall > 0 else None}
 
 
+def confirmed(measure, floor, runs, pause_s, sleep=time.sleep):
+    """The best of measure() and up to `runs` more measurements while the best is below `floor` tokens/s, with each
+    measurement's aggregate in "runs". A measurement that failed (an error, a failed request) ends it as it is: that
+    is a broken endpoint, not a slow one."""
+    def rate(result):
+        return result.get("tokens_per_s_aggregate") or 0
+
+    def broken(result):
+        return bool(result.get("error") or result.get("failed"))
+
+    best = measure()
+    seen = [best.get("tokens_per_s_aggregate")]
+    while floor and len(seen) <= runs and not broken(best) and rate(best) < floor:
+        sleep(pause_s)
+        again = measure()
+        seen.append(again.get("tokens_per_s_aggregate"))
+        if broken(again) or rate(again) > rate(best):
+            best = again
+    return dict(best, runs=seen)
+
+
 def main():
     import openai  # here, not at the top: the trainer imports CONVERSATIONS without needing the SDK's version
 
@@ -306,7 +331,10 @@ def main():
               "checks": run_checks(checks, spec["checks"], set(spec.get("not_served", [])), set(spec.get("skip", [])))}
     if spec.get("benchmark"):
         try:  # the checks' client: the SDK's clients are safe to share between threads
-            report["benchmark"] = benchmark(checks.client, model, spec["benchmark"])
+            confirm = spec.get("confirm") or {}
+            report["benchmark"] = confirmed(lambda: benchmark(checks.client, model, spec["benchmark"]),
+                                            confirm.get("floor_tokens_per_s"), confirm.get("runs", 0),
+                                            confirm.get("pause_s", 5))
         except Exception as error:
             report["benchmark"] = {"error": "%s: %s" % (type(error).__name__, short(str(error), 200))}
     report["seconds"] = round(time.monotonic() - started, 2)
