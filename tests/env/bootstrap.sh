@@ -79,5 +79,6 @@ fi
 # Ansible, molecule and pytest start hundreds of times in a run; with PYTHONDONTWRITEBYTECODE (set on this kind
 # of machine) none of their modules would ever be cached. Compiled once here (seconds when already compiled).
 "$VENV/bin/python" -m compileall -q -j 0 "$VENV/lib" >/dev/null || true
-"$VENV/bin/ansible" --version | head -1
-"$VENV/bin/molecule" --version | head -1
+# sed, not head: head exits after one line and ansible, still writing, died of the broken pipe (exit 250, pipefail)
+"$VENV/bin/ansible" --version | sed -n 1p
+"$VENV/bin/molecule" --version | sed -n 1p
