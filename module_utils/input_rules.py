@@ -198,7 +198,7 @@ OWNED_DIRS = {
 RANGES = {
     "gpt_oss_port": (1024, 65535), "load_balancer_port": (1, 65535), "load_balancer_tls_port": (1, 65535),
     "load_balancer_prometheus_port": (1, 65535), "gpt_oss_model_mirror_port": (1, 65535),
-    "inference_server_health_timeout": (1, 86400), "inference_server_timeout_start_sec": (1, 86400),
+    "inference_server_health_timeout": (1, 86400), "inference_server_health_quick_wait": (0, 600), "inference_server_timeout_start_sec": (1, 86400),
     "inference_server_smoke_max_tokens": (1, 4096), "inference_server_journal_lines": (1, 100000),
     "inference_server_history_keep": (2, 100000),
     "inference_server_max_regression_percent": (0, 100), "inference_server_benchmark_confirm_runs": (0, 10),
