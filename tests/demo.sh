@@ -23,9 +23,19 @@ key_file=$(mktemp)
 trap 'rm -f "$key_file"' EXIT
 api_key=$(openssl rand -hex 24 2>/dev/null || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf 'gpt_oss_api_key: "%s"\n' "$api_key" > "$key_file"
-echo "==> converging the demo host with site.yml"
-ANSIBLE_CONFIG="$ROOT/ansible.cfg" "$VENV/bin/ansible-playbook" -i inventories/demo/hosts.yml site.yml \
+# gpt-oss-fleet (gpt_oss_fleet/cli.py): site.yml through ansible-runner, one line per host as it goes, a summary at
+# the end and a record of the run (gpt-oss-fleet history / report)
+echo "==> gpt-oss-fleet plan: what the demo host will serve"
+"$VENV/bin/gpt-oss-fleet" plan -i inventories/demo/hosts.yml -e "@$key_file"
+echo "==> gpt-oss-fleet up: converging the demo host with site.yml"
+"$VENV/bin/gpt-oss-fleet" up -i inventories/demo/hosts.yml \
   -e "@$key_file" -e "model_weights_controller_dir=$FLEET_CACHE/models/tiny-gptoss-gguf"
+echo "==> gpt-oss-fleet status: what it serves, read from the host"
+status_out=$("$VENV/bin/gpt-oss-fleet" status -i inventories/demo/hosts.yml)
+echo "$status_out"
+# the demo's own check: the host reports its replica healthy and its first acceptance run passed
+grep -E '^gpt-oss-demo .* 1/1 up .* passed' <<<"$status_out" >/dev/null \
+  || { echo "gpt-oss-fleet status does not show the demo host healthy with a passed acceptance run" >&2; exit 1; }
 
 echo "==> a chat completion from inside the lab host, with the official OpenAI SDK the acceptance checks use"
 OPENAI_API_KEY=$api_key docker exec -i -e OPENAI_API_KEY gpt-oss-demo /opt/gpt-oss/venvs/acceptance-client/bin/python - <<'PY'

@@ -37,7 +37,7 @@ def lab_host():
 # module-scoped converge (test_tags_alone.py, about 240 s: split, each shard converged a host of its own) or a
 # module fixture that starts their report afresh (split, each shard truncated the other's half).
 KEEP_TOGETHER = {"test_tags_alone.py": 27, "test_weights.py": 15, "test_engine_resolve.py": 17,
-                 "test_engine_gate.py": 6}
+                 "test_engine_gate.py": 6, "test_cli.py": 8}
 
 
 def pytest_collection_modifyitems(config, items):
