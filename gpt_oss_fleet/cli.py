@@ -28,6 +28,8 @@ from gpt_oss_fleet.live import LiveView, progress_text
 PROJECT_DIR = os.environ.get("GPT_OSS_FLEET_PROJECT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS_DIR = os.environ.get("GPT_OSS_FLEET_RUNS") or os.path.join(
     os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "gpt-oss-fleet", "runs")
+# How many runs the runs directory keeps (the oldest go first); 0 keeps every run.
+KEEP_RUNS = int(os.environ.get("GPT_OSS_FLEET_KEEP_RUNS") or 200)
 # command -> (playbook, the arguments it always adds, what it is)
 PLAYBOOKS = {
     "plan": ("plan.yml", [], "print each host's serving plan; changes nothing"),
@@ -60,7 +62,9 @@ def add_run_options(parser):
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="gpt-oss-fleet", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs-dir", default=RUNS_DIR, help="where runs are kept (default: %(default)s)")
+    parser.add_argument("--runs-dir", default=RUNS_DIR,
+                        help="where runs are kept (default: %(default)s, or $GPT_OSS_FLEET_RUNS); the newest "
+                             "$GPT_OSS_FLEET_KEEP_RUNS (200) are kept")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, _, text) in PLAYBOOKS.items():
         add_run_options(sub.add_parser(name, help=text, description=text))
@@ -213,6 +217,7 @@ def run_playbook(args, argv, out=sys.stdout):
         summary["server_summaries"] = server_summaries
     redact_command_artifact(summary["artifacts"])
     runs.write_summary(summary["artifacts"], summary)
+    runs.prune(args.runs_dir, KEEP_RUNS)
     print_summary(summary, out, args.json, view.failures)
     return rc if rc else (0 if runner.status == "successful" else 1)
 

@@ -162,6 +162,15 @@ def run_ids(runs_dir):
     return sorted(ids, reverse=True)
 
 
+def prune(runs_dir, keep):
+    """Remove the oldest runs beyond the newest `keep` (a converge's artifacts are about 2 MB); returns their ids."""
+    import shutil
+    removed = run_ids(runs_dir)[keep:] if keep > 0 else []
+    for run_id in removed:
+        shutil.rmtree(os.path.join(runs_dir, run_id), ignore_errors=True)
+    return removed
+
+
 def history(runs_dir, limit=None):
     rows = []
     for run_id in run_ids(runs_dir)[:limit]:

@@ -104,6 +104,16 @@ def test_history_is_newest_first_and_report_finds_a_prefix(tmp_path):
     assert "FAILED" in runs.history_line(runs.read_summary(str(tmp_path), "last"))
 
 
+def test_prune_keeps_the_newest_runs(tmp_path):
+    for hour in range(5):
+        runs.write_summary(str(tmp_path / ("20261205T0%d0000Z-up-1" % hour)), {"id": hour})
+    (tmp_path / "20261205T000000Z-up-running").mkdir()  # no summary yet: a run in progress is never pruned
+    assert runs.prune(str(tmp_path), 2) == ["20261205T020000Z-up-1", "20261205T010000Z-up-1", "20261205T000000Z-up-1"]
+    assert sorted(os.listdir(tmp_path)) == ["20261205T000000Z-up-running", "20261205T030000Z-up-1",
+                                            "20261205T040000Z-up-1"]
+    assert runs.prune(str(tmp_path), 0) == []
+
+
 def test_ansible_args_pass_every_option_through():
     args = cli.parse_args(["up", "-i", "inv.yml", "-e", "a=1", "-e", "@f.yml", "-l", "h1", "-t", "weights",
                            "--skip-tags", "driver", "-C", "-D", "--vault-id", "prod@prompt", "-vv"])
