@@ -107,7 +107,7 @@ def ansible_args(args):
 def run_env():
     """The project's ansible.cfg, and this venv's ansible-playbook first on PATH (the console script may be run by
     its full path, without the venv activated)."""
-    return {"ANSIBLE_CONFIG": os.path.join(PROJECT_DIR, "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0",
+    return {"ANSIBLE_CONFIG": os.path.join(PROJECT_DIR, "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1",
             "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "/usr/bin:/bin")])}
 
 
@@ -177,6 +177,11 @@ def run_playbook(args, argv, out=sys.stdout):
                     and data.get("role") == "inference_server" and isinstance(res.get("msg"), list)):
                 server_summaries[data.get("host")] = res["msg"]
         view.event(event)
+        if args.diff and event.get("event") == "runner_on_ok" and (event.get("event_data") or {}).get("res", {}).get(
+                "changed"):
+            text = runs.diff_text(event["event_data"]["res"])
+            if text:
+                view.message("--- %s: %s\n%s" % (event["event_data"].get("host"), event["event_data"].get("task"), text))
         return True
 
     # ansible-runner writes its private data (the command line, extra vars files) here; the runs dir keeps only

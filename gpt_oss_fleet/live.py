@@ -64,6 +64,11 @@ class LiveView(object):
                 self._maybe_print(name)
         return True
 
+    def message(self, text):
+        """Print text between the host lines (a --diff, a warning)."""
+        with self.lock:
+            self._print(text)
+
     def set_progress(self, name, text):
         with self.lock:
             if name in self.hosts:

@@ -45,6 +45,36 @@ def failure_message(res):
     return "failed (no message)"
 
 
+def diff_text(res):
+    """A changed task's --diff as unified diff text (Ansible's diff dicts: before/after with headers, or prepared)."""
+    import difflib
+    if not isinstance(res, dict):
+        return ""
+    if isinstance(res.get("results"), list):  # a loop: each changed item's diff
+        return "\n".join(text for text in (diff_text(item) for item in res["results"]
+                                            if isinstance(item, dict) and item.get("changed")) if text)
+    diffs = res.get("diff")
+    if isinstance(diffs, dict):
+        diffs = [diffs]
+    out = []
+    for diff in diffs or []:
+        if not isinstance(diff, dict):
+            continue
+        if diff.get("prepared"):
+            out.append(str(diff["prepared"]).rstrip("\n"))
+            continue
+        before, after = diff.get("before", ""), diff.get("after", "")
+        if isinstance(before, dict) or isinstance(after, dict):  # a state change (file: absent -> directory)
+            before = json.dumps(before, indent=1, sort_keys=True) + "\n" if before else ""
+            after = json.dumps(after, indent=1, sort_keys=True) + "\n" if after else ""
+        if before == after:
+            continue
+        out.extend(line.rstrip("\n") for line in difflib.unified_diff(
+            str(before).splitlines(True), str(after).splitlines(True),
+            diff.get("before_header", "before"), diff.get("after_header", "after")))
+    return "\n".join(out)
+
+
 def plan_facts(plan):
     """The key facts of a serving plan (the preflight module's `plan`)."""
     facts = {key: plan.get(key) for key in PLAN_FACTS if key in plan}

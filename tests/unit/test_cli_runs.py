@@ -174,3 +174,19 @@ def test_status_lines_show_health_and_last_acceptance():
     lines = cli.status_lines(status)
     assert "1/2 up" in lines[1] and "passed" in lines[1] and "812.5" in lines[1]
     assert "(not converged)" in lines[2] and "(none yet)" in lines[2]
+
+
+def test_diff_text_from_ansibles_diff_results():
+    res = {"changed": True, "diff": [{"before": "port=8000\nkey=x\n", "after": "port=8010\nkey=x\n",
+                                      "before_header": "/etc/gpt-oss/gpt-oss-0.env", "after_header": "rendered"}]}
+    text = runs.diff_text(res)
+    assert "--- /etc/gpt-oss/gpt-oss-0.env" in text and "-port=8000" in text and "+port=8010" in text
+    assert " key=x" in text
+    assert runs.diff_text({"diff": {"prepared": "+ new unit"}}) == "+ new unit"
+    assert "directory" in runs.diff_text({"diff": {"before": {"state": "absent"}, "after": {"state": "directory"}}})
+    assert runs.diff_text({"diff": {"before": "same", "after": "same"}}) == ""
+    assert runs.diff_text({}) == ""
+    # a loop's changed items (the unit files); an unchanged item says nothing
+    loop = {"changed": True, "results": [{"changed": True, "diff": res["diff"]},
+                                         {"changed": False, "diff": {"before": "a", "after": "b"}}]}
+    assert runs.diff_text(loop) == text
