@@ -168,6 +168,11 @@ RULES = {
     "monitoring_file_sd_owner": ("unix_name", None),
     "monitoring_file_sd_group": ("unix_name", None),
     "monitoring_labels": ("labels", None),
+    "monitoring_grafana_host": ("token", None),
+    "monitoring_grafana_dashboards_dir": ("host_path", None),
+    "monitoring_grafana_provisioning_dir": ("host_path", None),
+    "monitoring_grafana_folder": ("text", None),
+    "monitoring_grafana_service": ("token", None),
     # preflight
     "preflight_lock_path": ("host_path", None),
     # rollout
