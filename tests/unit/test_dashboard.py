@@ -169,3 +169,18 @@ def test_vllm_metric_names_and_types_are_vllms(dashboard):
     # and the labels the panels group by besides the target's: vLLM's request_success carries finished_reason
     assert re.search(r'name="vllm:request_success".*?labelnames=labelnames \+ \["finished_reason"\]', vllm_loggers(),
                      re.S)
+
+
+def test_a_chosen_host_and_replica_select_haproxys_server_for_that_replica(dashboard):
+    """HAProxy names a replica's server `<host>_<replica>` (the local fact's id, roles/inference_server/tasks/
+    local-fact.yml) while Prometheus labels the replica target `replica="<replica>"`: a panel filtered to one replica
+    must select exactly that server (a filter `server=~"$replica"` selected none: Prometheus anchors the regex)."""
+    values = {"host": "replica-1", "replica": "gpt-oss-0", "model": "gpt-oss-20b"}
+    servers = ["replica-1_gpt-oss-0", "replica-1_gpt-oss-1", "replica-2_gpt-oss-0"]
+    filtered = 0
+    for query in check_dashboard.queries(dashboard, {"gateway"}):
+        expr = check_dashboard.substitute(query["expr"], values=values)
+        for pattern in re.findall(r'server=~"([^"]*)"', expr):
+            filtered += 1
+            assert [s for s in servers if re.fullmatch(pattern, s)] == ["replica-1_gpt-oss-0"], query["expr"]
+    assert filtered >= 8
