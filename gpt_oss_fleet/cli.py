@@ -17,9 +17,9 @@ import json
 import os
 import shutil
 import sys
+import shlex
 import tempfile
 import threading
-import time
 
 from gpt_oss_fleet import runs
 from gpt_oss_fleet.live import LiveView, progress_text
@@ -192,7 +192,7 @@ def run_playbook(args, argv, out=sys.stdout):
     try:
         thread, runner = ansible_runner.run_async(
             private_data_dir=private, project_dir=PROJECT_DIR, playbook=playbook, inventory=inventory or None,
-            cmdline=" ".join(quote(arg) for arg in cmdline), passwords=passwords or None,
+            cmdline=" ".join(shlex.quote(arg) for arg in cmdline), passwords=passwords or None,
             artifact_dir=os.path.abspath(args.runs_dir), ident=run_id, quiet=True, event_handler=on_event,
             cancel_callback=cancelled.is_set, rotate_artifacts=0,
             envvars=run_env())
@@ -223,13 +223,8 @@ def run_playbook(args, argv, out=sys.stdout):
     redact_command_artifact(summary["artifacts"])
     runs.write_summary(summary["artifacts"], summary)
     runs.prune(args.runs_dir, KEEP_RUNS)
-    print_summary(summary, out, args.json, view.failures)
+    print_summary(summary, out, args.json)
     return rc if rc else (0 if runner.status == "successful" else 1)
-
-
-def quote(arg):
-    import shlex
-    return shlex.quote(arg)
 
 
 def redact_command_artifact(run_dir):
@@ -264,7 +259,7 @@ def status_lines(status):
     return lines
 
 
-def print_summary(summary, out, as_json, failures):
+def print_summary(summary, out, as_json):
     if as_json:
         out.write(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         return
