@@ -15,9 +15,9 @@ import datetime
 import getpass
 import json
 import os
+import shlex
 import shutil
 import sys
-import shlex
 import tempfile
 import threading
 
@@ -157,29 +157,18 @@ def run_playbook(args, argv, out=sys.stdout):
             "check": args.check, "started": now_iso(),
             "artifacts": os.path.join(os.path.abspath(args.runs_dir), run_id)}
     hosts = {}
-    events_lock = threading.Lock()
+    collected = {}  # runs.RESULTS: plan tables, server summaries, status records per host
     tty = out.isatty() and not args.json
     view = LiveView(sys.stderr if args.json else out, tty=tty)
-    status_records = {}
-    plan_tables = {}
-    server_summaries = {}
 
+    # called on the runner's thread only; the main thread reads hosts and collected after it has ended
     def on_event(event):
-        with events_lock:
-            runs.apply_event(hosts, event)
-            data = event.get("event_data") or {}
-            res = data.get("res") or {}
-            if event.get("event") == "runner_on_ok" and data.get("task") == runs.STATUS_TASK:
-                status_records[data.get("host")] = res.get("status_report")
-            if event.get("event") == "runner_on_ok" and data.get("task") == runs.PLAN_TASK and res.get("table"):
-                plan_tables[data.get("host")] = res["table"]
-            if (event.get("event") == "runner_on_ok" and data.get("task") == runs.SERVER_SUMMARY_TASK
-                    and data.get("role") == "inference_server" and isinstance(res.get("msg"), list)):
-                server_summaries[data.get("host")] = res["msg"]
+        runs.apply_event(hosts, event)
+        runs.collect_result(collected, event)
         view.event(event)
-        if args.diff and event.get("event") == "runner_on_ok" and (event.get("event_data") or {}).get("res", {}).get(
-                "changed"):
-            text = runs.diff_text(event["event_data"]["res"])
+        res = (event.get("event_data") or {}).get("res") or {}
+        if args.diff and event.get("event") == "runner_on_ok" and res.get("changed"):
+            text = runs.diff_text(res)
             if text:
                 view.message("--- %s: %s\n%s" % (event["event_data"].get("host"), event["event_data"].get("task"), text))
         return True
@@ -214,12 +203,7 @@ def run_playbook(args, argv, out=sys.stdout):
     if runner.status == "canceled":
         rc = rc or 130
     summary = runs.summarize(meta, hosts, rc, runner.status)
-    if status_records:
-        summary["host_status"] = status_records
-    if plan_tables:
-        summary["plan_tables"] = plan_tables
-    if server_summaries:
-        summary["server_summaries"] = server_summaries
+    summary.update(collected)
     redact_command_artifact(summary["artifacts"])
     runs.write_summary(summary["artifacts"], summary)
     runs.prune(args.runs_dir, KEEP_RUNS)

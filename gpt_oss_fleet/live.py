@@ -8,6 +8,8 @@ import re
 import threading
 import time
 
+from gpt_oss_fleet.runs import failure_message
+
 # The weights role's wait task names the progress file it polls (roles/model_weights/tasks/download.yml).
 DOWNLOAD_TASK = re.compile(r"^Wait for the download \(progress, bytes and rate in (?P<path>\S+)\)")
 
@@ -55,7 +57,6 @@ class LiveView(object):
             elif name and kind in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
                 host = self._host(name)
                 host["state"] = "UNREACHABLE" if kind == "runner_on_unreachable" else "FAILED"
-                from gpt_oss_fleet.runs import failure_message
                 message = failure_message(data.get("res") or {})
                 self.failures.append((name, data.get("task"), message))
                 self._print("!! %s failed at %s: %s" % (name, data.get("task"), message.splitlines()[0][:300]

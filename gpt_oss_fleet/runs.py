@@ -3,9 +3,12 @@
 A run's summary (summary.json beside ansible-runner's artifacts in the runs directory) says what was asked (command,
 playbook, inventory, limit, tags, check mode), when, and per host: changed or failed, the failing task and its
 message, how long the host took and the plan's key facts. `history` reads the summaries back, newest first."""
+import difflib
 import json
 import os
 import re
+import shutil
+from datetime import datetime
 
 # The serving plan's task (roles/preflight/tasks/plan.yml): its result holds the plan and its table.
 PLAN_TASK = "Plan the serving stack"
@@ -18,6 +21,23 @@ PLAN_FACTS = ("engine", "engine_version", "backend", "model", "served_model_name
 # -e key=value pairs whose value must never land in a run's record (the names the project's secrets use).
 SECRET_NAME = re.compile(r"(key|token|password|secret|passphrase)", re.IGNORECASE)
 SUMMARY = "summary.json"
+# What a run keeps of particular tasks' results, per host: summary key -> (task name, role or None, result field).
+RESULTS = {
+    "plan_tables": (PLAN_TASK, None, "table"),
+    "server_summaries": (SERVER_SUMMARY_TASK, "inference_server", "msg"),
+    "host_status": (STATUS_TASK, None, "status_report"),
+}
+
+
+def collect_result(collected, event):
+    """Keep the RESULTS fields of a task that ended ok (collected: summary key -> {host: value})."""
+    if event.get("event") != "runner_on_ok":
+        return
+    data = event.get("event_data") or {}
+    res = data.get("res") or {}
+    for key, (task, role, field) in RESULTS.items():
+        if data.get("task") == task and role in (None, data.get("role")) and res.get(field):
+            collected.setdefault(key, {})[data.get("host")] = res[field]
 
 
 def new_host():
@@ -47,7 +67,6 @@ def failure_message(res):
 
 def diff_text(res):
     """A changed task's --diff as unified diff text (Ansible's diff dicts: before/after with headers, or prepared)."""
-    import difflib
     if not isinstance(res, dict):
         return ""
     if isinstance(res.get("results"), list):  # a loop: each changed item's diff
@@ -115,7 +134,6 @@ def apply_event(hosts, event):
 
 def seconds_between(first, last):
     """Seconds between two of ansible-runner's ISO timestamps (2026-12-05T05:10:27.123456)."""
-    from datetime import datetime
     try:
         return round((datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds(), 1)
     except (TypeError, ValueError):
@@ -194,7 +212,6 @@ def run_ids(runs_dir):
 
 def prune(runs_dir, keep):
     """Remove the oldest runs beyond the newest `keep` (a converge's artifacts are about 2 MB); returns their ids."""
-    import shutil
     removed = run_ids(runs_dir)[keep:] if keep > 0 else []
     for run_id in removed:
         shutil.rmtree(os.path.join(runs_dir, run_id), ignore_errors=True)

@@ -190,3 +190,14 @@ def test_diff_text_from_ansibles_diff_results():
     loop = {"changed": True, "results": [{"changed": True, "diff": res["diff"]},
                                          {"changed": False, "diff": {"before": "a", "after": "b"}}]}
     assert runs.diff_text(loop) == text
+
+
+def test_collect_result_keeps_the_plan_table_summary_and_status_of_their_tasks_only():
+    collected = {}
+    runs.collect_result(collected, event("runner_on_ok", "h", runs.PLAN_TASK, "preflight", {"table": ["t"]}))
+    runs.collect_result(collected, event("runner_on_ok", "h", "Summary", "inference_server", {"msg": ["host : h"]}))
+    runs.collect_result(collected, event("runner_on_ok", "h", "Summary", "load_balancer", {"msg": ["other role"]}))
+    runs.collect_result(collected, event("runner_on_failed", "g", runs.STATUS_TASK, None, {"status_report": {"x": 1}}))
+    runs.collect_result(collected, event("runner_on_ok", "h", runs.STATUS_TASK, None, {"status_report": {"x": 1}}))
+    assert collected == {"plan_tables": {"h": ["t"]}, "server_summaries": {"h": ["host : h"]},
+                         "host_status": {"h": {"x": 1}}}
