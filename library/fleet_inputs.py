@@ -16,8 +16,8 @@ description:
     instead.
   - With I(owned_dirs), refuses system directories and existing directories whose owner or mode the toolkit would
     change (a directory it did not create), unless the operator lists them in C(gpt_oss_dedicated_dirs).
-  - With I(rollout), refuses batch sizes that drain every server behind a gateway at once and malformed
-    failure percentages.
+  - With I(rollout), refuses batch sizes that drain every server behind a gateway at once, batches that drain every
+    host serving one model (the gateway routes each model to its own backend), and malformed failure percentages.
   - Reads only; every problem found is reported in one failure, each line naming the variable and the fix.
 version_added: "0.3.0"
 author: gpt-oss-fleet contributors
@@ -51,7 +51,8 @@ options:
     elements: str
     default: []
   rollout:
-    description: C(serial), C(max_fail), C(allow_all_at_once) and C(gateway_members) (gateway to server count)
+    description: C(serial), C(max_fail), C(allow_all_at_once), C(gateway_members) (gateway to server count),
+      C(play_hosts) (the rollout's hosts in play order) and C(model_hosts) (served model to the hosts serving it)
       of a rollout, checked as a batch plan.
     type: dict
   host_name:
@@ -91,7 +92,13 @@ EXAMPLES = r"""
   fleet_inputs:
     values: {}
     specs: {}
-    rollout: {serial: 1, max_fail: 0, allow_all_at_once: false, gateway_members: {gw1: 4}}
+    rollout:
+      serial: 2
+      max_fail: 0
+      allow_all_at_once: false
+      gateway_members: {gw1: 4}
+      play_hosts: [box-1, box-2, box-3, box-4]
+      model_hosts: {gpt-oss-120b: [box-1, box-2], gpt-oss-20b: [box-3, box-4]}  # refused: batch 1 drains all of 120b
     host_name: "{{ inventory_hostname }}"
 """
 
@@ -153,7 +160,8 @@ def main():
     if p["rollout"] is not None:
         rollout = p["rollout"]
         errors += check_rollout(rollout.get("serial"), rollout.get("max_fail"), rollout.get("gateway_members") or {},
-                                bool(rollout.get("allow_all_at_once")))
+                                bool(rollout.get("allow_all_at_once")), rollout.get("play_hosts"),
+                                rollout.get("model_hosts"))
     checked = {"variables": len(p["values"]) + len(p["sensitive"]), "directories": len(wants)}
     if errors:
         module.fail_json(msg="%s: %d input(s) cannot be used as given (nothing was changed):\n%s"

@@ -55,7 +55,7 @@ attributes:
 EXAMPLES = r"""
 - name: Drain the replica on every gateway
   haproxy_server:
-    backend: gpt_oss
+    backend: gpt_oss_gpt-oss-20b
     server: gpu-01_gpt-oss-0
     state: drain
     timeout: 120
@@ -64,7 +64,7 @@ EXAMPLES = r"""
 
 - name: Put it back once HAProxy's health check passes
   haproxy_server:
-    backend: gpt_oss
+    backend: gpt_oss_gpt-oss-20b
     server: gpu-01_gpt-oss-0
     state: ready
 """

@@ -136,7 +136,9 @@ def wait_for(socket_path, backend, server, done, timeout, interval=0.5, clock=ti
 
 
 def backend_servers(rows, backend, admin_states):
-    """A summary of each server of a backend: name, status, state, up, sessions, total, check."""
-    return [{"name": r["svname"], "status": r["status"], "state": admin_states.get(r["svname"], "?"), "up": is_up(r),
-             "sessions": sessions(r), "total": int(r["stot"] or 0), "check": r.get("check_status", "")}
+    """A summary of each server of a backend: name, backend, status, state, up, sessions, total, check, downs (UP to
+    DOWN transitions), queued (waiting in HAProxy for the server) and limit (maxconn)."""
+    return [{"name": r["svname"], "backend": backend, "status": r["status"], "state": admin_states.get(r["svname"], "?"),
+             "up": is_up(r), "sessions": sessions(r), "total": int(r["stot"] or 0), "check": r.get("check_status", ""),
+             "downs": int(r.get("chkdown") or 0), "queued": int(r.get("qcur") or 0), "limit": int(r.get("slim") or 0)}
             for r in rows if r["pxname"] == backend and r["svname"] not in ("FRONTEND", "BACKEND")]

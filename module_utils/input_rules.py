@@ -134,7 +134,7 @@ RULES = {
     "load_balancer_bind_address": ("address", None),
     "load_balancer_tls_certificate": ("host_path", None),
     "load_balancer_api_key_mode": ("token", None),
-    "load_balancer_client_api_keys": ("secret_list", None),
+    "load_balancer_client_api_keys": ("client_keys", None),
     "load_balancer_check_interval": ("duration", None),
     "load_balancer_check_fastinterval": ("duration", None),
     "load_balancer_timeout_connect": ("duration", None),
@@ -143,6 +143,8 @@ RULES = {
     "load_balancer_timeout_queue": ("duration", None),
     "load_balancer_runtime_socket": ("host_path", None),
     "load_balancer_backend": ("token", None),
+    "load_balancer_virtual_ip": ("ipv4", None),
+    "load_balancer_vrrp_interface": ("token", None),
     # model_mirror
     "model_mirror_olah_version": ("token", None),
     "model_mirror_bind_address": ("address", None),
@@ -202,7 +204,9 @@ OWNED_DIRS = {
 # Numbers (int and float inputs): (lowest, highest). Others must be >= 0.
 RANGES = {
     "gpt_oss_port": (1024, 65535), "load_balancer_port": (1, 65535), "load_balancer_tls_port": (1, 65535),
-    "load_balancer_prometheus_port": (1, 65535), "gpt_oss_model_mirror_port": (1, 65535),
+    "load_balancer_prometheus_port": (1, 65535), "load_balancer_request_buffer_bytes": (16384, 268435456),
+    "load_balancer_requests_per_slot": (1, 64), "load_balancer_virtual_ip_prefix": (1, 32),
+    "load_balancer_vrrp_router_id": (1, 255), "load_balancer_vrrp_advert_interval": (1, 255), "gpt_oss_model_mirror_port": (1, 65535),
     "inference_server_health_timeout": (1, 86400), "inference_server_health_quick_wait": (0, 600), "inference_server_timeout_start_sec": (1, 86400),
     "inference_server_smoke_max_tokens": (1, 4096), "inference_server_journal_lines": (1, 100000),
     "inference_server_history_keep": (2, 100000),
@@ -286,6 +290,39 @@ def _check_secret(name, value, option=None):
     if not isinstance(value, str) or re.search(r"[^\x21-\x7e]", value):
         return ("%s must be printable ASCII without spaces or line breaks (it is sent as 'Authorization: Bearer ...'); "
                 "generate one with `openssl rand -hex 24`" % name)
+    return None
+
+
+KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CLIENT_KEY_FIELDS = {"key", "name", "models", "requests_per_minute"}
+
+
+def _check_client_key(name, value, option=None):
+    """A client key of the gateway: the key alone (every model, no rate limit) or a mapping with its scope. The key
+    itself is never quoted back: an error names the item and, where it has one, its name."""
+    if isinstance(value, str):
+        return _check_secret(name, value) or (None if value else "%s is empty; give the key or remove the item" % name)
+    if not isinstance(value, dict):
+        return ("%s must be a key, or a mapping {key: ..., name: team-a, models: [gpt-oss-20b], requests_per_minute: 60}"
+                % name)
+    unknown = sorted(set(value) - CLIENT_KEY_FIELDS)
+    if unknown:
+        return "%s has %s; a client key takes only %s" % (name, ", ".join(map(str, unknown)),
+                                                          ", ".join(sorted(CLIENT_KEY_FIELDS)))
+    if not value.get("key"):
+        return "%s has no key; add key: (16+ printable characters, e.g. `openssl rand -hex 24`)" % name
+    error = _check_secret(name + ".key", value["key"])
+    if error:
+        return error
+    if "name" in value and not (isinstance(value["name"], str) and KEY_NAME.match(value["name"])):
+        return ("%s.name=%r must be a plain word of at most 64 letters, digits and . _ - (it names the key in HAProxy's "
+                "stick table and logs)" % (name, value["name"]))
+    models = value.get("models", [])
+    if not isinstance(models, list) or not all(isinstance(m, str) and SERVED_NAME.match(m) for m in models):
+        return "%s.models must be a list of served model names such as [gpt-oss-20b]" % name
+    rate = value.get("requests_per_minute", 0)
+    if isinstance(rate, bool) or not isinstance(rate, int) or rate < 0:
+        return "%s.requests_per_minute=%r must be a whole number (0: no limit)" % (name, rate)
     return None
 
 
@@ -420,10 +457,12 @@ CHECKERS = {
     "revision": _check_revision,
     "argv": _each(_check_argv_item),
     "address": _check_address,
+    "ipv4": _pattern(IPV4, "an IPv4 address such as 192.0.2.10 (the floating address keepalived moves between gateways)"),
     "address_list": _each(_pattern(re.compile(r"^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$"), "an address or CIDR block")),
     "netloc": _pattern(re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$"), "host[:port]"),
     "secret": _check_secret,
     "secret_list": _each(_check_secret),
+    "client_keys": _each(_check_client_key),
     "url": _check_url,
     "url_list": _each(_check_url),
     "url_or_dir_list": _each(_check_url_or_dir),
@@ -552,10 +591,29 @@ def batch_size(serial, hosts):
     return int(serial)
 
 
-def check_rollout(serial, max_fail, gateway_members, allow_all_at_once):
+def batches(serial, play_hosts):
+    """The batches Ansible's `serial` makes of the play's hosts, in play order (every batch the first one's size)."""
+    size = max(1, batch_size(serial, len(play_hosts)))
+    return [play_hosts[start:start + size] for start in range(0, len(play_hosts), size)]
+
+
+def model_outages(serial, play_hosts, model_hosts):
+    """For each batch that would drain every host serving a model (the gateway routes each model to its own
+    backend), (batch number, batch, model). model_hosts: {served model: [hosts serving it]}."""
+    found = []
+    for number, batch in enumerate(batches(serial, play_hosts), 1):
+        for model, hosts in sorted(model_hosts.items()):
+            if hosts and set(hosts) <= set(batch):
+                found.append((number, batch, model))
+    return found
+
+
+def check_rollout(serial, max_fail, gateway_members, allow_all_at_once, play_hosts=None, model_hosts=None):
     """rollout_serial / rollout_max_fail_percentage before any batch is drained.
 
     gateway_members: {gateway: number of servers behind it}. serial 0 means "every host at once" to Ansible.
+    play_hosts / model_hosts: the rollout's hosts in play order and {served model: [hosts serving it]}: no batch
+    may take every host of a model out of the gateway.
     """
     errors = []
     if isinstance(serial, bool) or not (
@@ -570,6 +628,15 @@ def check_rollout(serial, max_fail, gateway_members, allow_all_at_once):
                 errors.append("rollout_serial=%s takes all %d server(s) behind %s out at once: every request fails "
                               "while they upgrade. Use a smaller batch, or set rollout_allow_all_at_once: true to "
                               "accept the outage." % (serial, members, gateway))
+        hosts = list(play_hosts or [])
+        for number, batch, model in model_outages(serial, hosts, model_hosts or {}):
+            safe = next((size for size in range(len(hosts), 0, -1)
+                         if not model_outages(size, hosts, model_hosts or {})), None)
+            errors.append("rollout_serial=%s: batch %d (%s) takes every host serving %s (%s) out of the gateway at once: "
+                          "every request for %s fails while they upgrade. %s, order the inventory so that each batch "
+                          "keeps a host of every model, or set rollout_allow_all_at_once: true to accept the outage."
+                          % (serial, number, ", ".join(batch), model, ", ".join(model_hosts[model]), model,
+                             ("Use rollout_serial=%d or less" % safe) if safe else "No batch size avoids it"))
     if isinstance(max_fail, bool) or not (
             (isinstance(max_fail, int) and 0 <= max_fail <= 100)
             or (isinstance(max_fail, str) and max_fail.isdigit() and int(max_fail) <= 100)):
