@@ -32,7 +32,7 @@ def test_every_owned_directory_has_an_owner_and_mode():
 
 def test_options_that_may_hold_credentials_are_no_log_in_their_specs():
     """preflight sends no_log options to fleet_inputs as `sensitive` (never echoed, not even at -vvv)."""
-    credential_kinds = {"secret", "secret_list", "url", "url_list", "url_or_dir_list", "proxy_url"}
+    credential_kinds = {"secret", "secret_list", "client_keys", "url", "url_list", "url_or_dir_list", "proxy_url"}
     for name, (kind, _) in RULES.items():
         if kind in credential_kinds:
             assert SPECS[name].get("no_log") is True, name
@@ -77,6 +77,20 @@ def errors(**values):
     ({"load_balancer_timeout_server": "5 min"}, "load_balancer_timeout_server"),
     ({"monitoring_labels": {"team x": "a"}}, "label name"),
     ({"gpu_driver_key_checksums": {"gpt-oss-rocm": "43f37e55" * 8}}, "is not a checksum"),
+    ({"load_balancer_client_api_keys": ["0123456789abcdef", "with space 0123456789"]},
+     "load_balancer_client_api_keys[1] must be printable"),
+    ({"load_balancer_client_api_keys": [{"name": "team-a", "models": ["gpt-oss-20b"]}]},
+     "load_balancer_client_api_keys[0] has no key"),
+    ({"load_balancer_client_api_keys": [{"key": "0123456789abcdef", "name": "team a"}]}, "must be a plain word"),
+    ({"load_balancer_client_api_keys": [{"key": "0123456789abcdef", "models": "gpt-oss-20b"}]},
+     "models must be a list of served model names"),
+    ({"load_balancer_client_api_keys": [{"key": "0123456789abcdef", "models": ["a b"]}]}, "models must be a list"),
+    ({"load_balancer_client_api_keys": [{"key": "0123456789abcdef", "requests_per_minute": "60"}]},
+     "requests_per_minute='60' must be a whole number"),
+    ({"load_balancer_client_api_keys": [{"key": "0123456789abcdef", "scope": "all"}]}, "has scope; a client key takes only"),
+    ({"load_balancer_client_api_keys": [42]}, "must be a key, or a mapping"),
+    ({"load_balancer_virtual_ip": "10.0.0.300"}, "is not an IPv4 address"),
+    ({"load_balancer_vrrp_router_id": 256}, "must be between 1 and 255"),
     ({"inference_runtime_find_links": ["/opt/wheels dir"]}, "inference_runtime_find_links[0]=/opt/wheels dir"),
     ({"inference_runtime_find_links": ["https://u:p@wheels.lab/"]}, "has credentials"),
     ({"gpt_oss_service_user": "root:root"}, "gpt_oss_service_user"),
@@ -103,9 +117,20 @@ def test_bad_values_are_refused_naming_the_variable(values, needle):
     {"inference_runtime_find_links": ["/opt/gpt-oss-test/wheels", "https://wheels.lab/cpu/"]},
     {"gpu_driver_key_checksums": {"gpt-oss-rocm": "sha256:" + "43f37e55" * 8}},
     {"model_mirror_upstream_netloc": "hf-hub:8080", "model_mirror_upstream_scheme": "http"},
+    {"load_balancer_client_api_keys": ["molecule-client-key-0123456789abcdef",
+                                       {"key": "k\"e$y-0123456789", "name": "team-20b", "models": ["gpt-oss-20b"],
+                                        "requests_per_minute": 12}],
+     "load_balancer_virtual_ip": "10.213.47.250"},
 ])
 def test_good_values_pass(values):
     assert errors(**values) == []
+
+
+def test_a_bad_client_key_is_named_by_its_place_never_quoted():
+    secret = "team key with spaces 0123456789"
+    found = errors(load_balancer_client_api_keys=[{"key": secret, "name": "team-a"}])
+    assert found and "load_balancer_client_api_keys[0].key" in found[0]
+    assert secret not in " ".join(found)
 
 
 class FakeStat:
@@ -174,6 +199,26 @@ def test_batch_size_follows_ansibles_arithmetic(serial, hosts, size):
 def test_rollouts_that_drain_everything_or_cannot_be_read_are_refused(serial, max_fail, members, allow, needle):
     found = check_rollout(serial, max_fail, members, allow)
     assert any(needle in e for e in found), found
+
+
+MIXED = ["replica-1", "replica-2", "replica-3", "replica-4", "replica-5"]
+MODELS = {"gpt-oss-20b": ["replica-1", "replica-2", "replica-3"], "gpt-oss-120b": ["replica-4", "replica-5"]}
+
+
+def test_a_batch_that_drains_every_host_of_a_model_is_refused_with_a_size_that_works():
+    # Ansible's own arithmetic for serial 60% of 5 hosts: batches of 3, replica-1..3 first (the fleet scenario's
+    # first run of this rollout failed 3521 of 5795 requests with 503: gpt-oss-20b had no server left)
+    found = check_rollout("60%", 0, {"gw": 5}, False, MIXED, MODELS)
+    assert "batch 1 (replica-1, replica-2, replica-3) takes every host serving gpt-oss-20b" in found[0]
+    assert "batch 2 (replica-4, replica-5) takes every host serving gpt-oss-120b" in found[1]
+    assert len(found) == 2 and "Use rollout_serial=2 or less" in found[0]
+    assert check_rollout("40%", 0, {"gw": 5}, False, MIXED, MODELS) == []
+    # 2 per batch in another order: batch 2 is replica-4, replica-5
+    order = ["replica-1", "replica-2", "replica-4", "replica-5", "replica-3"]
+    assert "batch 2 (replica-4, replica-5)" in check_rollout(2, 0, {"gw": 5}, False, order, MODELS)[0]
+    assert check_rollout("60%", 0, {"gw": 5}, True, MIXED, MODELS) == []
+    # a model served by one host only: no batch size keeps it up
+    assert "No batch size avoids it" in check_rollout(1, 0, {"gw": 2}, False, ["a", "b"], {"m": ["a"], "n": ["b"]})[0]
 
 
 @pytest.mark.parametrize("serial, members, allow", [
