@@ -290,6 +290,9 @@ def _check_secret(name, value, option=None):
     if not isinstance(value, str) or re.search(r"[^\x21-\x7e]", value):
         return ("%s must be printable ASCII without spaces or line breaks (it is sent as 'Authorization: Bearer ...'); "
                 "generate one with `openssl rand -hex 24`" % name)
+    if value.startswith("#"):
+        return ("%s starts with '#': the gateway's key map would read that line as a comment and refuse the key; "
+                "generate one with `openssl rand -hex 24`" % name)
     return None
 
 
@@ -317,9 +320,12 @@ def _check_client_key(name, value, option=None):
     if "name" in value and not (isinstance(value["name"], str) and KEY_NAME.match(value["name"])):
         return ("%s.name=%r must be a plain word of at most 64 letters, digits and . _ - (it names the key in HAProxy's "
                 "stick table and logs)" % (name, value["name"]))
-    models = value.get("models", [])
+    models = value.get("models", ["all"])
     if not isinstance(models, list) or not all(isinstance(m, str) and SERVED_NAME.match(m) for m in models):
         return "%s.models must be a list of served model names such as [gpt-oss-20b]" % name
+    if not models:
+        return ("%s.models is empty: a key that may use no model is a key to remove (leave models out for every "
+                "model)" % name)
     rate = value.get("requests_per_minute", 0)
     if isinstance(rate, bool) or not isinstance(rate, int) or rate < 0:
         return "%s.requests_per_minute=%r must be a whole number (0: no limit)" % (name, rate)
@@ -630,13 +636,19 @@ def check_rollout(serial, max_fail, gateway_members, allow_all_at_once, play_hos
                               "accept the outage." % (serial, members, gateway))
         hosts = list(play_hosts or [])
         for number, batch, model in model_outages(serial, hosts, model_hosts or {}):
-            safe = next((size for size in range(len(hosts), 0, -1)
-                         if not model_outages(size, hosts, model_hosts or {})), None)
+            serving = model_hosts[model]
+            if len(serving) == 1:
+                fix = ("%s is served by %s alone, so no batch keeps it up: add a host serving it, or set "
+                       "rollout_allow_all_at_once: true to accept its outage while it upgrades" % (model, serving[0]))
+            else:
+                safe = next((size for size in range(len(hosts), 0, -1)
+                             if not model_outages(size, hosts, model_hosts or {})), None)
+                fix = ("%sorder the inventory so that each batch keeps a host of every model, or set "
+                       "rollout_allow_all_at_once: true to accept the outage"
+                       % ("rollout_serial=%d keeps every model served; or " % safe if safe else ""))
             errors.append("rollout_serial=%s: batch %d (%s) takes every host serving %s (%s) out of the gateway at once: "
-                          "every request for %s fails while they upgrade. %s, order the inventory so that each batch "
-                          "keeps a host of every model, or set rollout_allow_all_at_once: true to accept the outage."
-                          % (serial, number, ", ".join(batch), model, ", ".join(model_hosts[model]), model,
-                             ("Use rollout_serial=%d or less" % safe) if safe else "No batch size avoids it"))
+                          "every request for %s fails while they upgrade. Fix: %s."
+                          % (serial, number, ", ".join(batch), model, ", ".join(serving), model, fix))
     if isinstance(max_fail, bool) or not (
             (isinstance(max_fail, int) and 0 <= max_fail <= 100)
             or (isinstance(max_fail, str) and max_fail.isdigit() and int(max_fail) <= 100)):

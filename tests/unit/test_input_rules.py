@@ -89,6 +89,8 @@ def errors(**values):
      "requests_per_minute='60' must be a whole number"),
     ({"load_balancer_client_api_keys": [{"key": "0123456789abcdef", "scope": "all"}]}, "has scope; a client key takes only"),
     ({"load_balancer_client_api_keys": [42]}, "must be a key, or a mapping"),
+    ({"load_balancer_client_api_keys": [{"key": "0123456789abcdef", "models": []}]}, "models is empty"),
+    ({"load_balancer_client_api_keys": ["#0123456789abcdef"]}, "starts with '#'"),
     ({"load_balancer_virtual_ip": "10.0.0.300"}, "is not an IPv4 address"),
     ({"load_balancer_vrrp_router_id": 256}, "must be between 1 and 255"),
     ({"inference_runtime_find_links": ["/opt/wheels dir"]}, "inference_runtime_find_links[0]=/opt/wheels dir"),
@@ -211,14 +213,18 @@ def test_a_batch_that_drains_every_host_of_a_model_is_refused_with_a_size_that_w
     found = check_rollout("60%", 0, {"gw": 5}, False, MIXED, MODELS)
     assert "batch 1 (replica-1, replica-2, replica-3) takes every host serving gpt-oss-20b" in found[0]
     assert "batch 2 (replica-4, replica-5) takes every host serving gpt-oss-120b" in found[1]
-    assert len(found) == 2 and "Use rollout_serial=2 or less" in found[0]
+    assert len(found) == 2 and "rollout_serial=2 keeps every model served" in found[0]
     assert check_rollout("40%", 0, {"gw": 5}, False, MIXED, MODELS) == []
     # 2 per batch in another order: batch 2 is replica-4, replica-5
     order = ["replica-1", "replica-2", "replica-4", "replica-5", "replica-3"]
     assert "batch 2 (replica-4, replica-5)" in check_rollout(2, 0, {"gw": 5}, False, order, MODELS)[0]
     assert check_rollout("60%", 0, {"gw": 5}, True, MIXED, MODELS) == []
     # a model served by one host only: no batch size keeps it up
-    assert "No batch size avoids it" in check_rollout(1, 0, {"gw": 2}, False, ["a", "b"], {"m": ["a"], "n": ["b"]})[0]
+    assert "m is served by a alone, so no batch keeps it up" in check_rollout(
+        1, 0, {"gw": 2}, False, ["a", "b"], {"m": ["a"], "n": ["b"]})[0]
+    # sizes are not monotonic: with m on c, d of a..f, 2 fails (c, d together) but 3 works
+    found = check_rollout(2, 0, {"gw": 6}, False, list("abcdef"), {"m": ["c", "d"], "n": ["a", "b", "e", "f"]})
+    assert "batch 2 (c, d)" in found[0] and "rollout_serial=3 keeps every model served" in found[0]
 
 
 @pytest.mark.parametrize("serial, members, allow", [
