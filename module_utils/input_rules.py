@@ -634,7 +634,8 @@ def check_rollout(serial, max_fail, gateway_members, allow_all_at_once, play_hos
                 errors.append("rollout_serial=%s takes all %d server(s) behind %s out at once: every request fails "
                               "while they upgrade. Use a smaller batch, or set rollout_allow_all_at_once: true to "
                               "accept the outage." % (serial, members, gateway))
-        hosts = list(play_hosts or [])
+        # without a gateway nothing is drained or routed: a rollout is an outage of each host anyway
+        hosts = list(play_hosts or []) if gateway_members else []
         for number, batch, model in model_outages(serial, hosts, model_hosts or {}):
             serving = model_hosts[model]
             if len(serving) == 1:

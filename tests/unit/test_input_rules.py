@@ -222,6 +222,8 @@ def test_a_batch_that_drains_every_host_of_a_model_is_refused_with_a_size_that_w
     # a model served by one host only: no batch size keeps it up
     assert "m is served by a alone, so no batch keeps it up" in check_rollout(
         1, 0, {"gw": 2}, False, ["a", "b"], {"m": ["a"], "n": ["b"]})[0]
+    # no gateway: nothing is drained, nothing to refuse (Molecule default's single host rolls out on its own)
+    assert check_rollout(1, 0, {}, False, ["a"], {"m": ["a"]}) == []
     # sizes are not monotonic: with m on c, d of a..f, 2 fails (c, d together) but 3 works
     found = check_rollout(2, 0, {"gw": 6}, False, list("abcdef"), {"m": ["c", "d"], "n": ["a", "b", "e", "f"]})
     assert "batch 2 (c, d)" in found[0] and "rollout_serial=3 keeps every model served" in found[0]
