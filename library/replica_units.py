@@ -70,12 +70,21 @@ present:
   returned: always
   type: dict
   sample: {gpt-oss-0: [unit, env], gpt-oss-2: [unit, env]}
+needs_daemon_reload:
+  description:
+    - The kept replicas' units whose file changed on disk since systemd loaded it (C(NeedDaemonReload)), e.g. written
+      by a run that failed before its daemon-reload. A later start needs a daemon-reload first; with none listed it
+      does not, and a no-op converge spares one.
+  returned: always
+  type: list
+  elements: str
+  sample: [gpt-oss-0.service]
 """
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.replica_units import listing, replica_files, stale_replicas
+from ansible.module_utils.replica_units import listing, replica_files, stale_replicas, units_needing_reload
 
 
 def main():
@@ -115,6 +124,14 @@ def main():
         rc, _, err = module.run_command([systemctl, "daemon-reload"])
         if rc != 0:
             module.fail_json(msg="replica_units: systemctl daemon-reload failed: %s" % err.strip(), **result)
+    kept = ["%s.service" % name for name in sorted(present) if name not in removed and "unit" in present[name]]
+    result["needs_daemon_reload"] = []
+    if kept:
+        rc, out, err = module.run_command([module.get_bin_path("systemctl", required=True), "show", "-p", "Id",
+                                           "-p", "NeedDaemonReload"] + kept)
+        # unreadable: say every kept unit needs one (a reload too many costs half a second; one too few, a replica
+        # started on its old definition)
+        result["needs_daemon_reload"] = units_needing_reload(out) if rc == 0 else kept
     module.exit_json(**result)
 
 

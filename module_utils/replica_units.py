@@ -36,6 +36,20 @@ def stale_replicas(found, keep):
     return sorted((name for name in found if name not in set(keep)), key=lambda name: int(name.rsplit("-", 1)[1]))
 
 
+def units_needing_reload(show_output):
+    """The units whose file changed since systemd last loaded it, from `systemctl show -p Id -p NeedDaemonReload`
+    (blocks of KEY=value lines separated by blank lines). A unit written by a run that failed before its daemon-reload
+    is one: starting it would run the old definition."""
+    found, unit = [], None
+    for line in show_output.splitlines():
+        key, _, value = line.partition("=")
+        if key == "Id":
+            unit = value
+        elif key == "NeedDaemonReload" and value == "yes":
+            found.append(unit)
+    return found
+
+
 def listing(directory):
     """File names in a directory; none when it does not exist (a host never converged)."""
     try:

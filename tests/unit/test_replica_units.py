@@ -1,7 +1,7 @@
 """Reconcile: which replica files on a host the record no longer wants (module_utils/replica_units.py)."""
 import pytest
 
-from ansible.module_utils.replica_units import replica_files, stale_replicas
+from ansible.module_utils.replica_units import replica_files, stale_replicas, units_needing_reload
 from ansible.module_utils.serving_planner import PlanError, build_serving_plan
 
 # what /etc/systemd/system and /etc/gpt-oss hold on a host that served four replicas and a mirror, with a firewall
@@ -52,3 +52,12 @@ def test_cpu_replicas_are_refused_where_they_would_be_ignored_or_copy_the_weight
                            host="gpu", overrides={"cpu_replicas": 2})
     with pytest.raises(PlanError, match="vLLM's CPU build holds its own copy"):
         build_serving_plan({"devices": []}, engine="vllm", allow_cpu=True, host="box", overrides={"cpu_replicas": 2})
+
+
+def test_units_needing_reload_read_from_systemctl_show():
+    # captured from `systemctl show -p Id -p NeedDaemonReload gpt-oss-0.service gpt-oss-9.service` on a Debian 12
+    # lab host after gpt-oss-0.service was edited on disk (systemd 252)
+    show = "Id=gpt-oss-0.service\nNeedDaemonReload=yes\n\nId=gpt-oss-9.service\nNeedDaemonReload=no\n"
+    assert units_needing_reload(show) == ["gpt-oss-0.service"]
+    assert units_needing_reload(show.replace("=yes", "=no")) == []
+    assert units_needing_reload("") == []
