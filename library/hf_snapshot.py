@@ -61,10 +61,11 @@ options:
     type: path
   streams:
     description:
-      - Connections used at once. Files under 128 MiB are fetched up to this many side by side; each larger file is
-        fetched as this many parallel ranges written in place, the bytes of each range recorded beside the partial
-        file (C(blobs/<etag>.incomplete.ranges)) so that a resumed run asks only for what is missing, and hashed in
-        order while the ranges arrive. A server that ignores range requests gets one stream.
+      - Connections used at once. Each file of 128 MiB or more is fetched as parallel ranges (this many at a time)
+        written in place, the bytes of each range recorded beside the partial file
+        (C(blobs/<etag>.incomplete.ranges)) so that a resumed run asks only for what is missing, and hashed in order
+        while the ranges arrive. The smaller files go first, one connection each, and the ranges take the
+        connections as they finish. A server that ignores range requests gets one stream.
       - C(1) fetches one file at a time over one connection.
     type: int
     default: 4
