@@ -13,7 +13,7 @@ import re
 import sys
 
 NOOP = re.compile(r"^no-op site\.yml \(.*\): (\d+) host\(s\) in the recap for --limit (\S+): ([\d.]+) s wall, "
-                  r"changed=(\d+)$")
+                  r"changed=(\d+), machine CPU busy ([\d.]+) s on (\d+) cores$")
 
 
 def noop_lines(fleet_report):
@@ -22,20 +22,29 @@ def noop_lines(fleet_report):
             found = [NOOP.match(line.strip()) for line in handle]
     except OSError:
         found = []
-    runs = sorted((int(m.group(1)), float(m.group(3)), m.group(2), int(m.group(4))) for m in found if m)
+    runs = sorted((int(m.group(1)), float(m.group(3)), m.group(2), float(m.group(5)), int(m.group(6)))
+                  for m in found if m)
     if len(runs) < 2 or runs[0][0] != 1:
         return ["no-op converge: not measured in this run (the fleet scenario writes it to fleet.txt)"]
-    (_, one, one_limit, _), (hosts, many, many_limit, _) = runs[0], runs[-1]
-    return ["no-op site.yml, 1 host (--limit %s): %.1f s (goal: 15 s or less)" % (one_limit, one),
-            "no-op site.yml, %d hosts (--limit %s): %.1f s = %.2fx one host (goal: 2x or less for ten hosts)"
-            % (hosts, many_limit, many, many / one)]
+    (_, one, one_limit, one_cpu, cores), (hosts, many, many_limit, many_cpu, _) = runs[0], runs[-1]
+    # the lab hosts share the controller's cores: N hosts cannot take less than the CPU they need over the cores
+    per_host = many_cpu / hosts
+    floor_ten = 10 * per_host / cores
+    return ["no-op site.yml, 1 host (--limit %s): %.1f s (goal: 15 s or less); the machine's CPU busy %.1f s of the "
+            "%.1f its %d cores had" % (one_limit, one, one_cpu, one * cores, cores),
+            "no-op site.yml, %d hosts (--limit %s): %.1f s = %.2fx one host (goal: 2x or less for ten hosts); CPU busy "
+            "%.1f s of %.1f, %.1f s per host (controller, host containers and Docker together)"
+            % (hosts, many_limit, many, many / one, many_cpu, many * cores, per_host),
+            "no-op site.yml, ten hosts here: at least %.1f s = %.2fx one host, from the CPU one host needs on these %d "
+            "cores shared with the hosts (not measured: the fleet scenario has %d replica hosts)"
+            % (floor_ten, floor_ten / one, cores, hosts)]
 
 
 def main(reports):
     lines = noop_lines(os.path.join(reports, "fleet.txt"))
     try:
         with open(os.path.join(reports, "speed.txt")) as handle:
-            measured = any(line.startswith("fresh host: toolkit / plain script") for line in handle)
+            measured = any(line.startswith("fresh host: toolkit to the same first chat") for line in handle)
     except OSError:
         measured = False
     if not measured:
