@@ -132,6 +132,9 @@ def main():
             for way in (("curl", "module") if run % 2 == 0 else ("module", "curl")):
                 folder = work / ("%s-%d" % (way, run))
                 folder.mkdir()
+                # each run starts with nothing left to write back (the previous run's 588 MiB, or what the suite wrote
+                # before): otherwise the writeback competes with whichever side runs next, untimed by either
+                os.sync()
                 if way == "curl":
                     seconds, got = run_curl(url, args.repo, commit, files, folder)
                     curl_s.append(seconds)
