@@ -32,10 +32,10 @@ options:
         description: Absolute path.
         type: path
         required: true
-      owner:
+      owner: &owner
         description: User name; left as it is (or as created) when not given.
         type: str
-      group:
+      group: &group
         description: Group name; left as it is (or as created) when not given.
         type: str
       mode:
@@ -56,12 +56,8 @@ options:
         description: The whole content (UTF-8 text).
         type: str
         required: true
-      owner:
-        description: User name; left as it is (or as created) when not given.
-        type: str
-      group:
-        description: Group name; left as it is (or as created) when not given.
-        type: str
+      owner: *owner
+      group: *group
       mode:
         description: Octal mode as a quoted string, e.g. C("0644").
         type: str
