@@ -95,12 +95,20 @@ def _lstat(path):
 
 
 def _chown(path, uid, gid):
+    """chown a path or an open file descriptor; an id of None is left as it is."""
     if uid is not None or gid is not None:
         os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
 
 
 def _describe(changes):
     return "".join("%s: %s\n" % (name, value) for name, value in changes)
+
+
+def _attribute_diff(path, changes):
+    """The diff of an owner, group or mode change: (name, before, after) as lines."""
+    return {"before_header": path, "after_header": path,
+            "before": _describe((name, before) for name, before, _ in changes),
+            "after": _describe((name, after) for name, _, after in changes)}
 
 
 def ensure_directory(entry, check_mode):
@@ -127,9 +135,7 @@ def ensure_directory(entry, check_mode):
                 _chown(created, uid, gid)
                 os.chmod(created, mode)  # mkdir's mode is filtered by the umask
         return True, diff
-    diff = {"before_header": path, "after_header": path,
-            "before": _describe((name, before) for name, before, _ in decision),
-            "after": _describe((name, after) for name, _, after in decision)}
+    diff = _attribute_diff(path, decision)
     if not check_mode:
         _chown(path, uid, gid)
         os.chmod(path, mode)
@@ -159,9 +165,7 @@ def ensure_file(entry, check_mode, run_validate):
                 "before": before if show else "(content not shown)\n",
                 "after": entry["content"] if show else "(content changed, not shown)\n"}
     else:
-        diff = {"before_header": path, "after_header": path,
-                "before": _describe((name, before) for name, before, _ in attributes),
-                "after": _describe((name, after) for name, _, after in attributes)}
+        diff = _attribute_diff(path, attributes)
     if check_mode:
         return True, diff
     if not content_differs:
@@ -177,8 +181,7 @@ def ensure_file(entry, check_mode, run_validate):
         with os.fdopen(handle, "wb") as out:
             out.write(wanted)
             out.flush()
-            if uid is not None or gid is not None:
-                os.fchown(out.fileno(), -1 if uid is None else uid, -1 if gid is None else gid)
+            _chown(out.fileno(), uid, gid)
             os.fchmod(out.fileno(), mode)
             os.fsync(out.fileno())
         if entry.get("validate"):
@@ -210,13 +213,7 @@ def apply(directories, files, check_mode, run_validate):
             changed.append(entry["path"])
             diffs.append(diff)
     for entry in files:
-        # in check mode a file under a directory that is not there yet would be written: no need to look
-        if check_mode and _lstat(os.path.dirname(entry["dest"])) is None:
-            changed.append(entry["dest"])
-            diffs.append({"before_header": "%s (absent)" % entry["dest"], "after_header": entry["dest"],
-                          "before": "", "after": entry["content"] if entry.get("diff", True)
-                          else "(content changed, not shown)\n"})
-            continue
+        # in check mode a file whose directory is not there yet is simply absent (_lstat): reported as written
         did, diff = ensure_file(entry, check_mode, run_validate)
         if did:
             changed.append(entry["dest"])
