@@ -38,9 +38,17 @@ options:
     required: true
   owned_dirs:
     description: The directories the server roles create on this host, variable to path; the owner, group and mode
-      each gets is C(OWNED_DIRS) in C(module_utils/input_rules.py). Existing ones are compared on this host.
+      each gets is C(OWNED_DIRS) in C(module_utils/input_rules.py). Existing ones are compared on this host, or
+      with I(dir_stats) as read there.
     type: dict
     default: {}
+  dir_stats:
+    description:
+      - What M(host_probe) read of the I(owned_dirs) paths on the host (its C(paths) result). Given, the whole
+        check runs on the controller, without a round trip; a path of I(owned_dirs) it lacks fails the check
+        instead of being guessed.
+      - Unset with I(owned_dirs), the module runs on the host and reads them itself.
+    type: dict
   service_user:
     description: The service user (C(gpt_oss_service_user)) that owns the state and cache directories.
     type: str
@@ -60,6 +68,10 @@ options:
     type: str
     required: true
 attributes:
+  action:
+    support: full
+    details: An action plugin (action_plugins/fleet_inputs.py) runs the module's own code in the controller's worker
+      process, without a round trip to the host, unless the call needs a read only the host can make.
   check_mode:
     support: full
     details: Reads only; runs the same in check mode.
@@ -71,6 +83,7 @@ notes:
   - The rules are data in C(module_utils/input_rules.py) (C(RULES), C(RANGES), C(SYSTEM_DIRS)); unit tests check
     every option of every role has one.
 seealso:
+  - module: host_probe
   - module: ansible.builtin.validate_argument_spec
   - name: systemd.exec, EnvironmentFile= quoting
     description: Why API keys are written double-quoted with backslash escapes.
@@ -115,6 +128,8 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.module_exit import finish
+from ansible.module_utils.host_probe import recorded_lookups
 from ansible.module_utils.input_rules import check_inputs, check_owned_dirs, check_rollout, owned_dir_wants
 
 
@@ -139,24 +154,34 @@ def _group(gid):
         return str(gid)
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            values=dict(type="dict", required=True),
-            sensitive=dict(type="dict", default={}, no_log=True),
-            specs=dict(type="dict", required=True),
-            owned_dirs=dict(type="dict", default={}),
-            service_user=dict(type="str", default="gpt-oss"),
-            dedicated_dirs=dict(type="list", elements="str", default=[]),
-            rollout=dict(type="dict"),
-            host_name=dict(type="str", required=True),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
+ARGUMENT_SPEC = dict(
+    values=dict(type="dict", required=True),
+    sensitive=dict(type="dict", default={}, no_log=True),
+    specs=dict(type="dict", required=True),
+    owned_dirs=dict(type="dict", default={}),
+    dir_stats=dict(type="dict"),
+    service_user=dict(type="str", default="gpt-oss"),
+    dedicated_dirs=dict(type="list", elements="str", default=[]),
+    rollout=dict(type="dict"),
+    host_name=dict(type="str", required=True),
+)
+
+
+def run(p):
+    """The module's result for validated params: on the host (main) or, with dir_stats or no owned_dirs, in-process on
+    the controller (action_plugins/fleet_inputs.py)."""
     errors = check_inputs(dict(p["values"], **p["sensitive"]), p["specs"])
     wants = owned_dir_wants(p["owned_dirs"], p["service_user"])
-    errors += check_owned_dirs(wants, set(p["dedicated_dirs"]), _stat, _user, _group)
+    if p["dir_stats"] is None:
+        lookups, missing = (_stat, _user, _group), []
+    else:
+        lookups = recorded_lookups(p["dir_stats"])
+        missing = sorted({w["path"] for w in wants} - set(p["dir_stats"]))
+    if missing:
+        errors.append("dir_stats has no record of %s: pass host_probe's paths for every owned_dirs path"
+                      % ", ".join(missing))
+    else:
+        errors += check_owned_dirs(wants, set(p["dedicated_dirs"]), *lookups)
     if p["rollout"] is not None:
         rollout = p["rollout"]
         errors += check_rollout(rollout.get("serial"), rollout.get("max_fail"), rollout.get("gateway_members") or {},
@@ -164,10 +189,15 @@ def main():
                                 rollout.get("model_hosts"))
     checked = {"variables": len(p["values"]) + len(p["sensitive"]), "directories": len(wants)}
     if errors:
-        module.fail_json(msg="%s: %d input(s) cannot be used as given (nothing was changed):\n%s"
-                             % (p["host_name"], len(errors), "\n".join("- " + e for e in errors)),
-                         errors=errors, checked=checked)
-    module.exit_json(changed=False, checked=checked)
+        return dict(failed=True, errors=errors, checked=checked,
+                    msg="%s: %d input(s) cannot be used as given (nothing was changed):\n%s"
+                        % (p["host_name"], len(errors), "\n".join("- " + e for e in errors)))
+    return dict(changed=False, checked=checked)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    finish(module, run(module.params))
 
 
 if __name__ == "__main__":

@@ -56,6 +56,10 @@ options:
     type: dict
     default: {}
 attributes:
+  action:
+    support: full
+    details: An action plugin (action_plugins/gpu_driver_plan.py) runs the module's own code in the controller's worker
+      process, without a round trip to the host, unless the call needs a read only the host can make.
   check_mode:
     support: full
     details: Reads nothing on the host and changes nothing; the plan is the same in check mode.
@@ -147,31 +151,37 @@ install:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.module_exit import finish
 from ansible.module_utils.driver_stack import DriverPlanError, driver_install_plan, in_container
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            driver=dict(type="dict", required=True),
-            os_id=dict(type="str", required=True),
-            os_version=dict(type="str", required=True),
-            architecture=dict(type="str", default="x86_64"),
-            kernel_release=dict(type="str", default=""),
-            in_container=dict(type="bool"),
-            options=dict(type="dict", default={}),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    container = params["in_container"] if params["in_container"] is not None else in_container()
+ARGUMENT_SPEC = dict(
+    driver=dict(type="dict", required=True),
+    os_id=dict(type="str", required=True),
+    os_version=dict(type="str", required=True),
+    architecture=dict(type="str", default="x86_64"),
+    kernel_release=dict(type="str", default=""),
+    in_container=dict(type="bool"),
+    options=dict(type="dict", default={}),
+)
+
+
+def run(params, container_probe=in_container):
+    """The module's result for validated params; container_probe() reads the host when in_container is unset.
+    Also called in-process on the controller by action_plugins/gpu_driver_plan.py (with in_container given)."""
+    container = params["in_container"] if params["in_container"] is not None else container_probe()
     options = dict(params["options"], in_container=container)
     try:
         install = driver_install_plan(params["driver"], params["os_id"], params["os_version"],
                                       params["architecture"], params["kernel_release"], options)
     except DriverPlanError as error:
-        module.fail_json(msg=str(error))
-    module.exit_json(changed=False, install=install)
+        return dict(failed=True, msg=str(error))
+    return dict(changed=False, install=install)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    finish(module, run(module.params))
 
 
 if __name__ == "__main__":

@@ -135,6 +135,7 @@ options:
       - Read what is not given from the host the module runs on, in the same round trip as the plan -
         I(host_groups) from the group database (NSS, as C(getent group)) and I(host_python) by running
         I(python_path). Given values (replays, tests) win.
+      - The preflight gives both, as M(host_probe) read them, so that the plan is computed on the controller.
     type: bool
     default: false
   python_path:
@@ -144,10 +145,17 @@ options:
     type: path
     default: python3
 attributes:
+  action:
+    support: full
+    details: An action plugin (action_plugins/serving_plan.py) runs the module's own code in the controller's worker
+      process, without a round trip to the host, unless the call needs a read only the host can make.
   check_mode:
     support: full
   diff_mode:
     support: none
+seealso:
+  - module: host_probe
+  - module: gpu_facts
 """
 
 EXAMPLES = r"""
@@ -256,62 +264,57 @@ table:
   elements: str
 """
 
-import grp
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.module_exit import finish
+from ansible.module_utils.host_probe import group_names, python_version
 from ansible.module_utils.serving_planner import PlanError, build_serving_plan, plan_table
 
 
-def read_host(module, groups, python, python_path):
+def read_host(groups, python, python_path):
     """The host's group names and its engine Python's version, unless given."""
     if groups is None:
-        groups = sorted(group.gr_name for group in grp.getgrall())
+        groups = group_names()
     if python is None:
-        try:
-            rc, out, _ = module.run_command([python_path, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-                                            handle_exceptions=False)
-        except OSError:
-            rc, out = 1, ""
-        python = out.strip() if rc == 0 and out.strip() else None
+        python = python_version(python_path)
     return groups, python
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            gpu=dict(type="dict", required=True),
-            model=dict(type="str", default="openai/gpt-oss-20b", choices=["openai/gpt-oss-20b", "openai/gpt-oss-120b"]),
-            engine=dict(type="str", default="auto", choices=["auto", "vllm", "llamacpp"]),
-            vllm_version=dict(type="str"),
-            allow_cpu=dict(type="bool", default=False),
-            bind_address=dict(type="str", default="127.0.0.1"),
-            port=dict(type="int", default=8000),
-            model_path=dict(type="str"),
-            served_model_name=dict(type="str"),
-            venv_path=dict(type="path", default="/opt/gpt-oss/venvs/current"),
-            host_memory_mib=dict(type="int"),
-            cpu_count=dict(type="int"),
-            overrides=dict(type="dict", default={}),
-            host_name=dict(type="str", default="localhost"),
-            hf_home=dict(type="path"),
-            revision=dict(type="str", default="main"),
-            llamacpp_version=dict(type="str"),
-            extra_args=dict(type="list", elements="str", default=[]),
-            distribution=dict(type="str"),
-            distribution_version=dict(type="str"),
-            host_python=dict(type="str"),
-            rocm_variant=dict(type="str"),
-            llamacpp_artifact=dict(type="str", default="auto", choices=["auto", "build", "wheel"]),
-            host_groups=dict(type="list", elements="str"),
-            goal=dict(type="str", default="throughput", choices=["throughput", "context"]),
-            read_host=dict(type="bool", default=False),
-            python_path=dict(type="path", default="python3"),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
+ARGUMENT_SPEC = dict(
+    gpu=dict(type="dict", required=True),
+    model=dict(type="str", default="openai/gpt-oss-20b", choices=["openai/gpt-oss-20b", "openai/gpt-oss-120b"]),
+    engine=dict(type="str", default="auto", choices=["auto", "vllm", "llamacpp"]),
+    vllm_version=dict(type="str"),
+    allow_cpu=dict(type="bool", default=False),
+    bind_address=dict(type="str", default="127.0.0.1"),
+    port=dict(type="int", default=8000),
+    model_path=dict(type="str"),
+    served_model_name=dict(type="str"),
+    venv_path=dict(type="path", default="/opt/gpt-oss/venvs/current"),
+    host_memory_mib=dict(type="int"),
+    cpu_count=dict(type="int"),
+    overrides=dict(type="dict", default={}),
+    host_name=dict(type="str", default="localhost"),
+    hf_home=dict(type="path"),
+    revision=dict(type="str", default="main"),
+    llamacpp_version=dict(type="str"),
+    extra_args=dict(type="list", elements="str", default=[]),
+    distribution=dict(type="str"),
+    distribution_version=dict(type="str"),
+    host_python=dict(type="str"),
+    rocm_variant=dict(type="str"),
+    llamacpp_artifact=dict(type="str", default="auto", choices=["auto", "build", "wheel"]),
+    host_groups=dict(type="list", elements="str"),
+    goal=dict(type="str", default="throughput", choices=["throughput", "context"]),
+    read_host=dict(type="bool", default=False),
+    python_path=dict(type="path", default="python3"),
+)
+
+
+def run(p):
+    """The module's result for validated params: on the host (main), or in-process on the controller when nothing is
+    left to read there (action_plugins/serving_plan.py)."""
     if p["read_host"]:
-        p["host_groups"], p["host_python"] = read_host(module, p["host_groups"], p["host_python"], p["python_path"])
+        p["host_groups"], p["host_python"] = read_host(p["host_groups"], p["host_python"], p["python_path"])
     try:
         plan = build_serving_plan(
             p["gpu"], model=p["model"], engine=p["engine"], vllm_version=p["vllm_version"], host=p["host_name"],
@@ -324,10 +327,13 @@ def main():
             rocm_variant=p["rocm_variant"], llamacpp_artifact=p["llamacpp_artifact"], host_groups=p["host_groups"],
             goal=p["goal"])
     except PlanError as error:
-        module.fail_json(msg=str(error))
-    for warning in plan["warnings"]:
-        module.warn(warning)
-    module.exit_json(changed=False, plan=plan, table=plan_table(plan, p["gpu"]))
+        return dict(failed=True, msg=str(error))
+    return dict(changed=False, plan=plan, table=plan_table(plan, p["gpu"]), warnings=list(plan["warnings"]))
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    finish(module, run(module.params))
 
 
 if __name__ == "__main__":
