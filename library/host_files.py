@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: host_files
-short_description: Keep many directories and small files on a host with one module run
+short_description: Keep many directories, small files and symbolic links on a host with one module run
 description:
   - Ensures each listed directory exists with its owner, group and mode (missing parents are created with the same
     ones, as M(ansible.builtin.file) does), then that each listed file has exactly the given content, owner, group
@@ -15,6 +15,9 @@ description:
   - Files are written only when their content differs, atomically - a temporary file in the same directory, owned
     and moded as wanted, checked by I(validate) where given, then renamed over the old one. A file whose content
     is right but whose owner, group or mode is not is only fixed.
+  - Then each listed symbolic link points at its target, as C(ln -sfn) would, but atomically - a temporary link in
+    the same directory renamed over the old path, so the path always names the old target or the new one. A link
+    to the right target whose owner or group is not right is only fixed (the link itself, not its target).
   - One module run for all of them, where M(ansible.builtin.file) in a loop and M(ansible.builtin.template) cost one
     run per path and five round trips per file; that is what a no-op converge spends its time on.
   - Render templates on the controller into I(content) (C(lookup('ansible.builtin.template', ...))); copy role files
@@ -71,24 +74,49 @@ options:
           C(no_log) on the task).
         type: bool
         default: true
+  links:
+    description: Symbolic links, made after the directories and the files (a link may point at a file written by the
+      same run, and is switched only once every file was written).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of the link; its directory must exist or be listed under I(directories). A link
+          to another target or a regular file there is replaced (as C(ln -sfn), or M(ansible.builtin.file)'s
+          C(force)); anything else there (a directory) fails the task.
+        type: path
+        required: true
+      target:
+        description: What the link points to, written as given (a relative target stays relative) and compared as
+          written, not resolved. It need not exist.
+        type: path
+        required: true
+      owner: *owner
+      group: *group
 attributes:
+  action:
+    support: full
+    details: An action plugin (action_plugins/host_files.py) runs the module's own code in the controller's worker
+      process when the task runs on the controller itself (C(delegate_to=localhost), local connection, no become) -
+      the same writes, without starting a Python for them.
   check_mode:
     support: full
     details: Nothing is written; every path that would be created, written or changed is reported, with its diff.
       Owners and groups that do not exist yet (an earlier task would create them) count as changes.
   diff_mode:
     support: full
-    details: One diff per changed path - the content for files (unless I(diff=false)), the state or the owner,
-      group and mode otherwise.
+    details: One diff per changed path - the content for files (unless I(diff=false)), the target for links, the
+      state or the owner, group and mode otherwise.
   platform:
     platforms: posix
 notes:
   - The decisions are pure functions in C(module_utils/host_files.py), unit-tested.
-  - SELinux contexts, ACLs, attributes and links are not managed; the hosts this toolkit supports (Debian, Ubuntu)
-    use none of them for these paths.
+  - SELinux contexts, ACLs, attributes and hard links are not managed; the hosts this toolkit supports (Debian,
+    Ubuntu) use none of them for these paths.
 seealso:
   - module: ansible.builtin.file
-    description: One path per run, with links, ACL-free attributes and removal.
+    description: One path per run, with hard links, ACL-free attributes and removal.
   - module: ansible.builtin.template
     description: One rendered file per run, with backups.
   - module: ansible.builtin.copy
@@ -117,11 +145,23 @@ EXAMPLES = r"""
         group: root
         mode: "0644"
         validate: /usr/bin/systemd-analyze verify %s
+
+- name: Install the launcher into the new build and point the current one at it, in one run
+  host_files:
+    files:
+      - dest: /opt/gpt-oss/venvs/build-2/bin/launcher
+        content: "{{ lookup('ansible.builtin.file', 'launcher', rstrip=false) }}"
+        owner: root
+        group: root
+        mode: "0755"
+    links:
+      - {path: /opt/gpt-oss/venvs/current, target: /opt/gpt-oss/venvs/build-2, owner: root, group: root}
 """
 
 RETURN = r"""
 changed_paths:
-  description: The paths created, written or changed (or that would be, in check mode), directories first.
+  description: The paths created, written or changed (or that would be, in check mode) - directories, then files,
+    then links.
   type: list
   elements: str
   returned: always
@@ -129,34 +169,46 @@ changed_paths:
 """
 
 import shlex
+import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.module_exit import finish
 from ansible.module_utils.host_files import HostFilesError, apply
 
 
-def main():
-    owned = dict(owner=dict(type="str"), group=dict(type="str"),
-                 mode=dict(type="str", required=True))
-    module = AnsibleModule(
-        argument_spec=dict(
-            directories=dict(type="list", elements="dict", default=[],
-                             options=dict(path=dict(type="path", required=True), **owned)),
-            files=dict(type="list", elements="dict", default=[],
-                       options=dict(dest=dict(type="path", required=True), content=dict(type="str", required=True),
-                                    validate=dict(type="str"), diff=dict(type="bool", default=True), **owned)),
-        ),
-        supports_check_mode=True,
-    )
-    def run_validate(command):
-        rc, out, err = module.run_command(shlex.split(command))
-        return rc, out + err
+_OWNED = dict(owner=dict(type="str"), group=dict(type="str"), mode=dict(type="str", required=True))
+ARGUMENT_SPEC = dict(
+    directories=dict(type="list", elements="dict", default=[],
+                     options=dict(path=dict(type="path", required=True), **_OWNED)),
+    files=dict(type="list", elements="dict", default=[],
+               options=dict(dest=dict(type="path", required=True), content=dict(type="str", required=True),
+                            validate=dict(type="str"), diff=dict(type="bool", default=True), **_OWNED)),
+    links=dict(type="list", elements="dict", default=[],
+               options=dict(path=dict(type="path", required=True), target=dict(type="path", required=True),
+                            owner=dict(type="str"), group=dict(type="str"))),
+)
 
+
+def run_validate(command):
+    """(rc, stdout + stderr) of a validate command (its argv split as a shell would, never run by a shell)."""
+    done = subprocess.run(shlex.split(command), capture_output=True, text=True, check=False)
+    return done.returncode, done.stdout + done.stderr
+
+
+def run(params, check_mode=False):
+    """The module's result for validated params: on the host (main), or in the controller's worker process when the
+    task runs on the controller itself as the controller's user (action_plugins/host_files.py)."""
     try:
-        changed_paths, diffs = apply(module.params["directories"], module.params["files"], module.check_mode,
-                                     run_validate)
+        changed_paths, diffs = apply(params["directories"], params["files"], check_mode, run_validate,
+                                     params["links"])
     except (HostFilesError, OSError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths, diff=diffs)
+        return dict(failed=True, msg=str(exc))
+    return dict(changed=bool(changed_paths), changed_paths=changed_paths, diff=diffs)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    finish(module, run(module.params, module.check_mode))
 
 
 if __name__ == "__main__":

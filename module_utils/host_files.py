@@ -1,22 +1,24 @@
 # -*- coding: utf-8 -*-
 # Copyright: gpt-oss-fleet contributors
 # Apache License 2.0
-"""Directories and small files on a host, many in one module run (library/host_files.py).
+"""Directories, small files and symbolic links on a host, many in one module run (library/host_files.py).
 
 Why: over any connection each module run costs a round trip and a fresh Python on the host (about 0.25 s here), and
 `template`/`copy` cost five (a temporary directory made and removed, a stat, then `file`). A role that keeps five
 directories and two files paid seven module runs and a dozen round trips on every converge, changed or not; this does
 the same comparison - content byte for byte, owner, group, mode - in one.
 
-The decisions are pure functions of what is on the host and what is wanted (`directory_changes`, `file_changes`);
-`apply` does what they decide, atomically for files (a temporary file in the same directory, validated, then renamed
-over the old one).
+The decisions are pure functions of what is on the host and what is wanted (`directory_changes`, `file_changes`,
+`link_changes`); `apply` does what they decide, atomically for files (a temporary file in the same directory,
+validated, then renamed over the old one) and links (a temporary link renamed over the old one, as `ln -sfn` then
+`mv -T` would: a reader of the path sees the old target or the new one, never no link).
 """
 from __future__ import annotations
 
 import grp
 import os
 import pwd
+import secrets
 import stat
 import tempfile
 
@@ -56,13 +58,14 @@ def resolve_ids(owner, group, where, check_mode=False, getpwnam=pwd.getpwnam, ge
 
 def attribute_changes(current, uid, gid, mode):
     """What differs between an existing path's lstat and the wanted owner, group and mode: a list of
-    (name, before, after), empty when nothing does. An owner or group of None is not managed."""
+    (name, before, after), empty when nothing does. An owner, group or mode of None is not managed (a link has no
+    mode of its own on Linux)."""
     changes = []
     if uid is not None and current.st_uid != uid:
         changes.append(("owner", current.st_uid, uid))
     if gid is not None and current.st_gid != gid:
         changes.append(("group", current.st_gid, gid))
-    if stat.S_IMODE(current.st_mode) != mode:
+    if mode is not None and stat.S_IMODE(current.st_mode) != mode:
         changes.append(("mode", "%04o" % stat.S_IMODE(current.st_mode), "%04o" % mode))
     return changes
 
@@ -87,6 +90,22 @@ def file_changes(current, current_bytes, wanted_bytes, uid, gid, mode, where):
     return current_bytes != wanted_bytes, attribute_changes(current, uid, gid, mode)
 
 
+def link_changes(current, current_target, target, uid, gid, where):
+    """None when the link is as wanted; 'create' (absent), 'replace' (a link to another target, or a regular file in
+    its place: replaced as `ln -sfn` and ansible.builtin.file's force do) or the link's own owner/group changes.
+    current: the path's lstat or None; current_target: what the link points to (os.readlink), None for a non-link.
+    Targets are compared as written, not resolved: `ln -sfn` keeps a relative target relative, and so does this."""
+    if current is None:
+        return "create"
+    if stat.S_ISLNK(current.st_mode):
+        if current_target != target:
+            return "replace"
+        return attribute_changes(current, uid, gid, None) or None
+    if stat.S_ISREG(current.st_mode):
+        return "replace"
+    raise HostFilesError("%s exists and is neither a link nor a file (a directory?): remove it or fix the path" % where)
+
+
 def _lstat(path):
     try:
         return os.lstat(path)
@@ -98,6 +117,12 @@ def _chown(path, uid, gid):
     """chown a path or an open file descriptor; an id of None is left as it is."""
     if uid is not None or gid is not None:
         os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+
+
+def _lchown(path, uid, gid):
+    """chown a link itself, not what it points to; an id of None is left as it is."""
+    if uid is not None or gid is not None:
+        os.lchown(path, -1 if uid is None else uid, -1 if gid is None else gid)
 
 
 def _describe(changes):
@@ -199,8 +224,52 @@ def ensure_file(entry, check_mode, run_validate):
     return True, diff
 
 
-def apply(directories, files, check_mode, run_validate):
-    """Directories first (in the order given, parents before children), then files. Returns (changed paths, diffs)."""
+def ensure_link(entry, check_mode):
+    """Point the link at its target (created, or replaced atomically: a temporary link in the same directory renamed
+    over the old path) or fix the link's own owner and group. Returns (changed, diff or None)."""
+    path, target = entry["path"], entry["target"]
+    uid, gid = resolve_ids(entry.get("owner"), entry.get("group"), path, check_mode)
+    current = _lstat(path)
+    current_target = os.readlink(path) if current is not None and stat.S_ISLNK(current.st_mode) else None
+    decision = link_changes(current, current_target, target, uid, gid, path)
+    if decision is None:
+        return False, None
+    if decision not in ("create", "replace"):
+        if not check_mode:
+            _lchown(path, uid, gid)
+        return True, _attribute_diff(path, decision)
+    before = ("state: absent\n" if current is None else
+              "target: %s\n" % current_target if current_target is not None else "state: file\n")
+    # a new link shows the owner and group it gets, as a new directory does; a replaced one only its new target
+    owned = "" if current is not None else _describe((name, entry[name]) for name in ("owner", "group")
+                                                      if entry.get(name))
+    diff = {"before_header": path, "after_header": path, "before": before, "after": "target: %s\n%s" % (target, owned)}
+    if check_mode:
+        return True, diff
+    directory = os.path.dirname(path)
+    if _lstat(directory) is None:
+        raise HostFilesError("%s: its directory %s does not exist (list it under directories)" % (path, directory))
+    # os.symlink has no mkstemp: a random name, tried again in the unlikely case that it is taken
+    while True:
+        temporary = os.path.join(directory, ".host-files-%s-%s" % (secrets.token_hex(4), os.path.basename(path)))
+        try:
+            os.symlink(target, temporary)
+            break
+        except FileExistsError:
+            continue
+    try:
+        _lchown(temporary, uid, gid)
+        # rename(2) replaces the old link itself, never the directory it points to (mv -T)
+        os.replace(temporary, path)
+    finally:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+    return True, diff
+
+
+def apply(directories, files, check_mode, run_validate, links=()):
+    """Directories first (in the order given, parents before children), then files, then links (so that a link may
+    point at what the same run wrote, and is switched only once that succeeded). Returns (changed paths, diffs)."""
     # every mode is checked before anything is touched: a typo in the last entry must not leave the first ones applied
     for entry in directories:
         parse_mode(entry["mode"], entry["path"])
@@ -217,5 +286,10 @@ def apply(directories, files, check_mode, run_validate):
         did, diff = ensure_file(entry, check_mode, run_validate)
         if did:
             changed.append(entry["dest"])
+            diffs.append(diff)
+    for entry in links:
+        did, diff = ensure_link(entry, check_mode)
+        if did:
+            changed.append(entry["path"])
             diffs.append(diff)
     return changed, diffs

@@ -1,6 +1,6 @@
-"""host_files: many directories and files in one module run. The pure decisions against real lstat results, and the
-real module through `ansible localhost -m host_files` (its argument spec, check mode and diff as Ansible runs them)
-on files in a temporary directory: what a converge, a re-run, drift and a refused validate do."""
+"""host_files: many directories, files and links in one module run. The pure decisions against real lstat results,
+and the real module through `ansible localhost -m host_files` (its argument spec, check mode and diff as Ansible runs
+them) on files in a temporary directory: what a converge, a re-run, drift and a refused validate do."""
 import grp
 import json
 import os
@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from ansible.module_utils.host_files import (
-    HostFilesError, apply, directory_changes, file_changes, parse_mode, resolve_ids,
+    HostFilesError, apply, directory_changes, file_changes, link_changes, parse_mode, resolve_ids,
 )
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -141,3 +141,84 @@ def test_a_missing_owner_fails_naming_it_and_changes_nothing(tmp_path):
     assert result.get("failed") and "owner 'no-such-user-xyz' does not exist" in result["msg"]
     assert not (tmp_path / "d").exists()
     assert run(wanted, "--check")["changed"]
+
+
+def test_link_decisions_against_real_paths(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "link").symlink_to(tmp_path / "d")
+    link, uid, gid = os.lstat(tmp_path / "link"), os.getuid(), os.getgid()
+    target = str(tmp_path / "d")
+    assert link_changes(None, None, target, uid, gid, "link") == "create"
+    assert link_changes(link, target, target, uid, gid, "link") is None
+    assert link_changes(link, target, target, None, None, "link") is None
+    # compared as written: the same directory named another way is another target, as `ln -sfn` would write it
+    assert link_changes(link, target, target + "/", uid, gid, "link") == "replace"
+    assert link_changes(link, target, str(tmp_path / "other"), uid, gid, "link") == "replace"
+    assert link_changes(link, target, target, uid + 1, gid, "link") == [("owner", uid, uid + 1)]
+    # a regular file where the link belongs is replaced (file's force: true); a directory is refused
+    assert link_changes(os.lstat(tmp_path / "f"), None, target, uid, gid, "f") == "replace"
+    with pytest.raises(HostFilesError, match="neither a link nor a file"):
+        link_changes(os.lstat(tmp_path / "d"), None, target, uid, gid, "d")
+
+
+def test_a_link_converges_after_the_files_of_its_run(tmp_path):
+    """The launcher and the `current` link of the runtime role: the file is written into the new build, then the link
+    is switched to it, in one run; check mode writes nothing; drift of either is put back; a switch leaves no
+    temporary link behind."""
+    build, current = tmp_path / "venvs/build-2", tmp_path / "venvs/current"
+    wanted = {"directories": [{"path": str(tmp_path / "venvs"), "owner": ME, "group": MY_GROUP, "mode": "0755"},
+                              {"path": str(build / "bin"), "owner": ME, "group": MY_GROUP, "mode": "0755"}],
+              "files": [{"dest": str(build / "bin/launcher"), "content": "#!/bin/sh\n", "owner": ME,
+                         "group": MY_GROUP, "mode": "0755"}],
+              "links": [{"path": str(current), "target": str(build), "owner": ME, "group": MY_GROUP}]}
+    result = run(wanted, "--check", "--diff")
+    assert result["changed"] and result["changed_paths"][-2:] == [str(build / "bin/launcher"), str(current)]
+    assert {"before": "state: absent\n", "after": "target: %s\nowner: %s\ngroup: %s\n" % (build, ME, MY_GROUP)
+            }.items() <= result["diff"][-1].items()
+    assert not (tmp_path / "venvs").exists()
+    assert run(wanted)["changed"]
+    assert os.readlink(current) == str(build) and (current / "bin/launcher").read_text() == "#!/bin/sh\n"
+    assert run(wanted) == {**run(wanted), "changed": False, "changed_paths": []}
+    # drift: the link pointed back at an older build by hand, then removed, then a file in its place
+    (tmp_path / "venvs/build-1").mkdir()
+    os.unlink(current)
+    current.symlink_to(tmp_path / "venvs/build-1")
+    result = run(wanted, "--check", "--diff")
+    assert result["changed_paths"] == [str(current)] and os.readlink(current) == str(tmp_path / "venvs/build-1")
+    assert {"before": "target: %s\n" % (tmp_path / "venvs/build-1"), "after": "target: %s\n" % build
+            }.items() <= result["diff"][0].items()
+    assert run(wanted, "--diff")["changed_paths"] == [str(current)] and os.readlink(current) == str(build)
+    os.unlink(current)
+    assert run(wanted)["changed_paths"] == [str(current)] and os.readlink(current) == str(build)
+    os.unlink(current)
+    current.write_text("not a link\n")
+    assert run(wanted)["changed_paths"] == [str(current)] and os.readlink(current) == str(build)
+    assert sorted(os.listdir(tmp_path / "venvs")) == ["build-1", "build-2", "current"]
+    assert run(wanted)["changed"] is False
+
+
+def test_a_directory_where_a_link_belongs_fails_and_stays(tmp_path):
+    (tmp_path / "current").mkdir()
+    wanted = {"links": [{"path": str(tmp_path / "current"), "target": str(tmp_path / "build")}]}
+    for flags in ((), ("--check",)):
+        result = run(wanted, *flags)
+        assert result.get("failed") and "neither a link nor a file" in result["msg"], result
+    assert (tmp_path / "current").is_dir() and not (tmp_path / "current").is_symlink()
+
+
+def test_on_the_controller_files_are_written_in_process_with_check_mode(tmp_path):
+    # `ansible localhost` runs over the local connection without become, as the history file's delegated task does:
+    # the action plugin writes in the worker process. A host Python that does not exist proves no module started.
+    dest = tmp_path / "history" / "box-1.json"
+    args = {"directories": [{"path": str(dest.parent), "mode": "0755"}],
+            "files": [{"dest": str(dest), "content": "[]\n", "mode": "0644"}]}
+    no_python = ("-e", "ansible_python_interpreter=/nonexistent/python3")
+    checked = run(args, *no_python, "--check")
+    assert not checked.get("failed"), checked.get("msg")
+    assert checked["changed"] and not dest.parent.exists()  # check mode: reported, nothing written
+    written = run(args, *no_python)
+    assert not written.get("failed"), written.get("msg")
+    assert written["changed"] and dest.read_text() == "[]\n" and oct(dest.stat().st_mode & 0o777) == "0o644"
+    again = run(args, *no_python)
+    assert not again["changed"]
