@@ -79,12 +79,22 @@ needs_daemon_reload:
   type: list
   elements: str
   sample: [gpt-oss-0.service]
+kept_running:
+  description:
+    - The kept replicas' units that were active and enabled, with no daemon-reload pending, when read (the same
+      C(systemctl show)). When every planned replica is one and no unit file changed, starting them is a no-op the
+      role skips; a unit that is failed, stopped, disabled or new is not listed and is started.
+  returned: always
+  type: list
+  elements: str
+  sample: [gpt-oss-0.service]
 """
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.replica_units import listing, replica_files, stale_replicas, units_needing_reload
+from ansible.module_utils.replica_units import (
+    listing, replica_files, stale_replicas, units_needing_reload, units_running)
 
 
 def main():
@@ -125,13 +135,15 @@ def main():
         if rc != 0:
             module.fail_json(msg="replica_units: systemctl daemon-reload failed: %s" % err.strip(), **result)
     kept = ["%s.service" % name for name in sorted(present) if name not in removed and "unit" in present[name]]
-    result["needs_daemon_reload"] = []
+    result["needs_daemon_reload"], result["kept_running"] = [], []
     if kept:
         rc, out, err = module.run_command([module.get_bin_path("systemctl", required=True), "show", "-p", "Id",
-                                           "-p", "NeedDaemonReload"] + kept)
-        # unreadable: say every kept unit needs one (a reload too many costs half a second; one too few, a replica
-        # started on its old definition)
+                                           "-p", "NeedDaemonReload", "-p", "ActiveState", "-p", "UnitFileState"]
+                                          + kept)
+        # unreadable: say every kept unit needs a reload and a start (a reload too many costs half a second; one too
+        # few, a replica started on its old definition)
         result["needs_daemon_reload"] = units_needing_reload(out) if rc == 0 else kept
+        result["kept_running"] = units_running(out) if rc == 0 else []
     module.exit_json(**result)
 
 

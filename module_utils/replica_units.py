@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import re
 
+from ansible.module_utils.host_probe import systemctl_show
+
 # what the planner names replicas (module_utils/serving_planner.py: gpt-oss-0, gpt-oss-1, ...); other gpt-oss-*
 # units (gpt-oss-firewall, gpt-oss-mirror) are not replicas
 REPLICA_NAME = re.compile(r"^gpt-oss-[0-9]+$")
@@ -40,14 +42,15 @@ def units_needing_reload(show_output):
     """The units whose file changed since systemd last loaded it, from `systemctl show -p Id -p NeedDaemonReload`
     (blocks of KEY=value lines separated by blank lines). A unit written by a run that failed before its daemon-reload
     is one: starting it would run the old definition."""
-    found, unit = [], None
-    for line in show_output.splitlines():
-        key, _, value = line.partition("=")
-        if key == "Id":
-            unit = value
-        elif key == "NeedDaemonReload" and value == "yes":
-            found.append(unit)
-    return found
+    return [unit for unit, props in systemctl_show(show_output).items() if props.get("NeedDaemonReload") == "yes"]
+
+
+def units_running(show_output):
+    """The units active and enabled with no daemon-reload pending, from `systemctl show -p Id -p NeedDaemonReload
+    -p ActiveState -p UnitFileState`: what a start with enable would leave as it is."""
+    return [unit for unit, props in systemctl_show(show_output).items()
+            if (props.get("ActiveState"), props.get("UnitFileState"), props.get("NeedDaemonReload"))
+            == ("active", "enabled", "no")]
 
 
 def listing(directory):

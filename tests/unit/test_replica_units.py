@@ -1,7 +1,7 @@
 """Reconcile: which replica files on a host the record no longer wants (module_utils/replica_units.py)."""
 import pytest
 
-from ansible.module_utils.replica_units import replica_files, stale_replicas, units_needing_reload
+from ansible.module_utils.replica_units import replica_files, stale_replicas, units_needing_reload, units_running
 from ansible.module_utils.serving_planner import PlanError, build_serving_plan
 
 # what /etc/systemd/system and /etc/gpt-oss hold on a host that served four replicas and a mirror, with a firewall
@@ -61,3 +61,15 @@ def test_units_needing_reload_read_from_systemctl_show():
     assert units_needing_reload(show) == ["gpt-oss-0.service"]
     assert units_needing_reload(show.replace("=yes", "=no")) == []
     assert units_needing_reload("") == []
+
+
+def test_units_running_needs_active_enabled_and_loaded():
+    # the blocks `systemctl show -p Id -p NeedDaemonReload -p ActiveState -p UnitFileState` prints (captured on a
+    # converged lab host, then one property changed per unit)
+    show = ("Id=gpt-oss-0.service\nNeedDaemonReload=no\nActiveState=active\nUnitFileState=enabled\n\n"
+            "Id=gpt-oss-1.service\nNeedDaemonReload=yes\nActiveState=active\nUnitFileState=enabled\n\n"
+            "Id=gpt-oss-2.service\nNeedDaemonReload=no\nActiveState=failed\nUnitFileState=enabled\n\n"
+            "Id=gpt-oss-3.service\nNeedDaemonReload=no\nActiveState=active\nUnitFileState=disabled\n\n"
+            "Id=gpt-oss-4.service\nNeedDaemonReload=no\nActiveState=activating\nUnitFileState=enabled\n")
+    assert units_running(show) == ["gpt-oss-0.service"]
+    assert units_running("") == []
