@@ -61,8 +61,7 @@ for line in lines[start + 1:]:
     if not found:
         continue
     role, task, seconds = found.group(1) or "", found.group(2), float(found.group(3))
-    if role == "inference_runtime" and re.match(r"(Refresh the apt cache|Read which of the engine's OS packages|"
-                                                r"Install Python venv support)", task):
+    if role == "inference_runtime" and re.match(r"(Refresh the apt cache|Install Python venv support)", task):
         step = "packages"
     elif role == "inference_runtime" and "acceptance client" in task:
         step = "checks"  # the OpenAI SDK venv the checks run in; nothing serves from it
