@@ -24,7 +24,7 @@ Read from:
                                sha256 b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45
                                356 add_opt registrations in common_params_parser_init; those for the server
   gpt-oss-llamacpp-server:     roles/inference_runtime/files/gpt-oss-llamacpp-server (its own argparse parser; it passes no option through to xllamacpp)
-                               sha256 a5878f9698543a0cbafc530db9a24b07a1e164266a5e5bbec5071d80c384e32f
+                               sha256 a7d873e4370cf5bc0915b3e54b52f074f4a9ac87754cf27f5c6fba928df5f3d5
 """
 from __future__ import annotations
 
